@@ -1,0 +1,307 @@
+"""Shape propagation: walk the layer graph, call each layer's rule, total the weights."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .api import LayerCall, LayerResult, RuleError, Shape, Variable
+from .graph import MODEL_CLASSES, GraphError, LayerSpec, ModelSpec, TensorRef, _read_model_object
+from .registry import RuleTable
+
+MAX_DIMENSION = 2**48
+"""Dimensions past this are refused: no real tensor has them, and they only serve to exhaust memory."""
+
+
+class EngineError(Exception):
+    """A layer that cannot be computed; ``kind`` is ``graph``, ``no-rule``, ``shape`` or ``plugin``."""
+
+    def __init__(self, kind: str, message: str, layer: LayerSpec | None = None,
+                 json_path: tuple[str | int, ...] | None = None, explanation: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.layer = layer
+        self.json_path = json_path if json_path is not None else (layer.json_path if layer else ())
+        self.explanation = explanation
+
+
+@dataclass
+class LayerReport:
+    """The engine's figures for one layer of one model."""
+
+    spec: LayerSpec
+    plugin: str
+    input_shapes: list[tuple[Shape, ...]] = field(default_factory=list)
+    output_shapes: list[tuple[Shape, ...]] = field(default_factory=list)
+    result: LayerResult | None = None
+    variables: tuple[Variable, ...] = ()
+    nested: ModelReport | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def class_name(self) -> str:
+        return self.spec.class_name
+
+    @property
+    def params(self) -> int:
+        return sum(v.size for v in self.variables)
+
+    @property
+    def trainable_params(self) -> int:
+        return sum(v.size for v in self.variables if v.trainable)
+
+    @property
+    def non_trainable_params(self) -> int:
+        return self.params - self.trainable_params
+
+    def summary_output(self) -> list[Shape] | Shape | None:
+        """The output shape ``model.summary()`` prints: one shape, several, or ``None``."""
+        if not self.output_shapes:
+            return None
+        first = self.output_shapes[0]
+        return first[0] if len(first) == 1 else list(first)
+
+
+@dataclass
+class ModelReport:
+    spec: ModelSpec
+    layers: list[LayerReport]
+    output_shapes: tuple[Shape, ...]
+
+    @property
+    def rows(self) -> list[LayerReport]:
+        """The layers ``model.summary()`` lists, in its order."""
+        hidden = {l.name for l in self.spec.layers if l.is_input} if self.spec.class_name == "Sequential" else set()
+        return [r for r in self.layers if r.name not in hidden]
+
+    @property
+    def variables(self) -> list[Variable]:
+        return [v for r in self.layers for v in r.variables]
+
+    @property
+    def total(self) -> int:
+        return sum(r.params for r in self.layers)
+
+    @property
+    def trainable(self) -> int:
+        return sum(r.trainable_params for r in self.layers)
+
+    @property
+    def non_trainable(self) -> int:
+        return self.total - self.trainable
+
+    def find(self, name: str) -> LayerReport | None:
+        for report in self.layers:
+            if report.name == name:
+                return report
+        return None
+
+
+def _check_result(result: Any, plugin: str, layer: LayerSpec) -> LayerResult:
+    def fault(why: str) -> EngineError:
+        return EngineError("plugin", f"the rule for {layer.class_name} from plugin {plugin!r} {why}", layer)
+
+    if not isinstance(result, LayerResult):
+        raise fault(f"returned {type(result).__name__}, not a LayerResult")
+    if not isinstance(result.output_shapes, tuple) or not result.output_shapes:
+        raise fault("returned no output shapes")
+    for shape in result.output_shapes:
+        if not isinstance(shape, tuple):
+            raise fault(f"returned the output shape {shape!r}, which is not a tuple")
+        for dim in shape:
+            if dim is not None and (not isinstance(dim, int) or isinstance(dim, bool) or dim < 0):
+                raise fault(f"returned the output shape {shape!r} with an invalid dimension {dim!r}")
+            if dim is not None and dim > MAX_DIMENSION:
+                raise EngineError("limit", f"layer {layer.name} would output a dimension of {dim:,}, "
+                                  f"over the limit of {MAX_DIMENSION:,}", layer)
+    for variable in result.variables:
+        if not isinstance(variable, Variable) or not all(
+                isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in variable.shape):
+            raise fault(f"returned the variable {variable!r} with an invalid shape")
+    return result
+
+
+class Engine:
+    """Computes models with one rule table; cheap to create, reused across files."""
+
+    def __init__(self, rules: RuleTable) -> None:
+        self.rules = rules
+
+    def compute(self, model: ModelSpec, input_shapes: tuple[Shape, ...] | None = None,
+                frozen: bool = False) -> ModelReport:
+        return _ModelRun(self, model, input_shapes, frozen or not model.trainable).run()
+
+    def run_rule(self, layer: LayerSpec, class_name: str, config: Mapping[str, Any],
+                 shapes: tuple[Shape, ...], flavor: str, kwargs: Mapping[str, Any] | None = None,
+                 ) -> tuple[LayerResult, str]:
+        if class_name in MODEL_CLASSES:
+            inner = _read_model_object({"class_name": class_name, "config": config}, layer.json_path,
+                                       flavor, nested=True)
+            report = self.compute(inner, shapes)
+            return LayerResult(report.output_shapes, tuple(report.variables)), "kerasparams.builtin"
+        entry = self.rules.get(class_name)
+        if entry is None:
+            raise EngineError("no-rule", f"no rule for layer class {class_name}"
+                              + (f" (module {layer.module})" if layer.module else ""), layer)
+        rule, plugin = entry
+
+        def compute_inner(inner_layer: Mapping[str, Any], inner_shapes: tuple[Shape, ...]) -> LayerResult:
+            if not isinstance(inner_layer, Mapping) or not isinstance(inner_layer.get("class_name"), str) \
+                    or not isinstance(inner_layer.get("config"), Mapping):
+                raise RuleError("wraps a layer that has no class_name and config")
+            return self.run_rule(layer, inner_layer["class_name"], inner_layer["config"], inner_shapes, flavor)[0]
+
+        call = LayerCall(class_name, config, shapes, flavor, compute_inner)
+        try:
+            result = rule(call)
+        except EngineError:
+            raise
+        except RuleError as error:
+            raise EngineError("shape", f"layer {layer.name} ({class_name}): {error}", layer) from None
+        except RecursionError:
+            raise EngineError("limit", f"layer {layer.name} nests wrappers too deeply", layer) from None
+        except Exception as error:  # a rule's own bug must not become a traceback
+            blame = "a built-in rule" if plugin == "kerasparams.builtin" else f"plugin {plugin!r}"
+            raise EngineError("plugin", f"the rule for {class_name} from {blame} failed on layer {layer.name}: "
+                              f"{type(error).__name__}: {error}", layer) from None
+        return _check_result(result, plugin, layer), plugin
+
+
+class _ModelRun:
+    def __init__(self, engine: Engine, model: ModelSpec, input_shapes: tuple[Shape, ...] | None,
+                 frozen: bool) -> None:
+        self.engine = engine
+        self.model = model
+        self.frozen = frozen
+        self.by_name = {layer.name: layer for layer in model.layers}
+        self.reports = {layer.name: LayerReport(layer, "kerasparams.builtin") for layer in model.layers}
+        self.outputs: dict[tuple[str, int], tuple[Shape, ...]] = {}
+        self.overrides: dict[str, Shape] = {}
+        if input_shapes is not None:
+            for ref, shape in zip(model.inputs, input_shapes):
+                self.overrides[ref.layer] = shape
+
+    def run(self) -> ModelReport:
+        for layer in self.model.layers:
+            if layer.is_input:
+                self._input(layer)
+            for index in range(len(layer.calls)):
+                self._call(layer, index)
+        shapes = tuple(self._tensor(ref, ("output_layers",)) for ref in self.model.outputs)
+        return ModelReport(self.model, [self.reports[l.name] for l in self.model.layers], shapes)
+
+    def _input(self, layer: LayerSpec) -> tuple[Shape, ...]:
+        key = (layer.name, 0)
+        if key not in self.outputs:
+            shape = self.overrides.get(layer.name, layer.input_shape)
+            if shape is None:
+                raise EngineError("graph", f"input layer {layer.name} has no known shape", layer)
+            for dim in shape:
+                if dim is not None and dim > MAX_DIMENSION:
+                    raise EngineError("limit", f"input layer {layer.name} declares a dimension of {dim:,}, "
+                                      f"over the limit of {MAX_DIMENSION:,}", layer)
+            self.outputs[key] = (shape,)
+            report = self.reports[layer.name]
+            report.output_shapes.append((shape,))
+            report.input_shapes.append((shape,))
+        return self.outputs[key]
+
+    def _node_index(self, layer: LayerSpec, node: int) -> int:
+        offset = layer.model.node_offset if layer.model is not None else 0
+        index = node - offset
+        if not 0 <= index < len(layer.calls) and 0 <= node < len(layer.calls):
+            index = node
+        return index
+
+    def _tensor(self, ref: TensorRef, where: tuple[str | int, ...]) -> Shape:
+        layer = self.by_name.get(ref.layer)
+        if layer is None:
+            raise EngineError("graph", f"refers to layer {ref.layer!r}, which the model does not have",
+                              None, self.model.json_path + where)
+        if layer.is_input:
+            outputs = self._input(layer)
+        else:
+            index = self._node_index(layer, ref.node)
+            if not 0 <= index < len(layer.calls):
+                raise EngineError("graph", f"refers to node {ref.node} of layer {ref.layer}, "
+                                  f"which has {len(layer.calls)} node(s)", None, self.model.json_path + where)
+            outputs = self._call(layer, index)
+        if not 0 <= ref.tensor < len(outputs):
+            raise EngineError("graph", f"refers to output {ref.tensor} of layer {ref.layer}, "
+                              f"which has {len(outputs)} output(s)", None, self.model.json_path + where)
+        return outputs[ref.tensor]
+
+    def _call(self, layer: LayerSpec, index: int) -> tuple[Shape, ...]:
+        """Compute one call, resolving its inputs first, without recursion."""
+        stack: list[tuple[LayerSpec, int]] = [(layer, index)]
+        in_progress: set[tuple[str, int]] = set()
+        while stack:
+            current, call_index = stack[-1]
+            key = (current.name, call_index)
+            if key in self.outputs:
+                stack.pop()
+                continue
+            pending = []
+            for ref in current.calls[call_index].inputs:
+                source = self.by_name.get(ref.layer)
+                if source is None:
+                    raise EngineError("graph", f"layer {current.name} takes its input from layer {ref.layer!r}, "
+                                      "which the model does not have", current)
+                if source.is_input:
+                    continue
+                source_index = self._node_index(source, ref.node)
+                if not 0 <= source_index < len(source.calls):
+                    raise EngineError("graph", f"layer {current.name} takes node {ref.node} of layer "
+                                      f"{ref.layer}, which has {len(source.calls)} node(s)", current)
+                if (source.name, source_index) not in self.outputs:
+                    pending.append((source, source_index))
+            if pending:
+                if key in in_progress:
+                    raise EngineError("graph", f"layer {current.name} depends on its own output (a cycle)",
+                                      current)
+                in_progress.add(key)
+                for item in pending:
+                    if (item[0].name, item[1]) in in_progress:
+                        raise EngineError("graph", f"layers {current.name} and {item[0].name} form a cycle",
+                                          current)
+                    stack.append(item)
+                continue
+            stack.pop()
+            in_progress.discard(key)
+            self._evaluate(current, call_index)
+        return self.outputs[(layer.name, index)]
+
+    def _evaluate(self, layer: LayerSpec, index: int) -> None:
+        call = layer.calls[index]
+        shapes = tuple(self._tensor(ref, layer.json_path[len(self.model.json_path):]) for ref in call.inputs)
+        report = self.reports[layer.name]
+        if layer.model is not None:
+            nested = self.engine.compute(layer.model, shapes, self.frozen)
+            if index == 0:
+                report.nested = nested
+                report.variables = tuple(nested.variables)
+            outputs = nested.output_shapes
+        else:
+            result, plugin = self.engine.run_rule(layer, layer.class_name, layer.config, shapes,
+                                                  self.model.flavor, call.kwargs)
+            if index == 0:
+                report.result = result
+                report.plugin = plugin
+                frozen = self.frozen or not layer.trainable
+                report.variables = tuple(v.frozen() for v in result.variables) if frozen else result.variables
+            outputs = result.output_shapes
+        report.input_shapes.append(shapes)
+        report.output_shapes.append(outputs)
+        self.outputs[(layer.name, index)] = outputs
+
+
+def compute_model(engine: Engine, model: ModelSpec) -> ModelReport:
+    """Compute a top-level model; graph errors keep their JSON path."""
+    try:
+        return engine.compute(model)
+    except GraphError as error:
+        raise EngineError("graph", error.message, None, error.json_path) from None

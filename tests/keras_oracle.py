@@ -1,0 +1,104 @@
+"""Differential testing against real Keras: build, serialize, recompute, compare layer by layer.
+
+Every expected figure in the differential tests comes from Keras itself,
+through this module; nothing here knows a formula.
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+from typing import Any, Callable
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+FLAVORS = ("keras3", "tf_keras")
+
+
+def keras_module(flavor: str) -> ModuleType:
+    """Keras 3 (``keras``) or Keras 2 (``tf_keras``); skip if it is not installed."""
+    if flavor == "keras3":
+        return pytest.importorskip("keras")
+    return pytest.importorskip("tf_keras")
+
+
+def _shape(shape: Any) -> tuple[int | None, ...]:
+    return tuple(None if d is None else int(d) for d in shape)
+
+
+def _first_node_outputs(layer: Any, flavor: str) -> Any:
+    """Output shape(s) of the layer's first call: one shape, or a list for several outputs."""
+    if flavor == "keras3":
+        node = layer._inbound_nodes[0]  # Keras offers no public per-node accessor
+        tensors = node.output_tensors
+        shapes = [_shape(t.shape) for t in tensors]
+    else:
+        try:
+            out = layer.get_output_shape_at(0)
+        except Exception:
+            out = layer.output_shape
+        if isinstance(out, list):
+            shapes = [_shape(s) for s in out]
+        else:
+            shapes = [_shape(out)]
+    return shapes[0] if len(shapes) == 1 else shapes
+
+
+def _count(weights: Any) -> int:
+    total = 0
+    for weight in weights:
+        size = 1
+        for dim in weight.shape:
+            size *= int(dim)
+        total += size
+    return total
+
+
+def keras_rows(model: Any, flavor: str) -> list[dict[str, Any]]:
+    """What Keras reports for each layer ``model.summary()`` lists."""
+    rows = []
+    for layer in model.layers:
+        rows.append({
+            "name": layer.name,
+            "class_name": layer.__class__.__name__,
+            "output_shape": _first_node_outputs(layer, flavor),
+            "params": layer.count_params() if layer.weights else 0,
+            "trainable": _count(layer.trainable_weights),
+            "non_trainable": _count(layer.non_trainable_weights),
+        })
+    return rows
+
+
+def engine_rows(json_text: str) -> tuple[list[dict[str, Any]], Any]:
+    """The same figures from pytest-kerasparams, with no TensorFlow involved."""
+    from pytest_kerasparams.analysis import analyze_text
+
+    analysis = analyze_text(json_text, "model.json")
+    rows = []
+    for report in analysis.report.rows:
+        output = report.summary_output()
+        rows.append({
+            "name": report.name,
+            "class_name": report.class_name,
+            "output_shape": output,
+            "params": report.params,
+            "trainable": report.trainable_params,
+            "non_trainable": report.non_trainable_params,
+        })
+    return rows, analysis
+
+
+def assert_agrees_with_keras(build: Callable[[ModuleType], Any], flavor: str) -> Any:
+    """Build a model with real Keras, serialize it, and compare every layer's figures."""
+    keras = keras_module(flavor)
+    model = build(keras)
+    expected = keras_rows(model, flavor)
+    actual, analysis = engine_rows(model.to_json())
+    assert [r["name"] for r in actual] == [r["name"] for r in expected]
+    for got, want in zip(actual, expected):
+        assert got == want, f"layer {want['name']} ({want['class_name']}): engine {got} != keras {want}"
+    assert analysis.report.total == model.count_params()
+    return analysis
