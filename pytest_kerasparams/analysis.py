@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .engine import Engine, EngineError, ModelReport
-from .graph import GraphError, ModelSpec, read_model, unwrap
+from .graph import GraphError, ModelSpec, read_model
 from .jsonfile import JsonDocument, decode_json, read_json
 from .problems import InputError, Problem
 from .registry import RuleTable, default_rule_table
@@ -62,9 +62,25 @@ def analyze_document(document: JsonDocument, rules: RuleTable | None = None, *,
     except GraphError as error:
         raise InputError(_located(document, "graph", error.message, error.json_path, error.layer)) from None
     except EngineError as error:
+        explanation = error.explanation
+        if error.kind == "no-rule" and error.layer is not None and not explanation:
+            explanation = rule_template(error.layer.class_name)
         raise InputError(_located(document, error.kind, error.message, error.json_path,
-                                  error.layer.name if error.layer else None, error.explanation)) from None
+                                  error.layer.name if error.layer else None, explanation)) from None
     return Analysis(document, model, report)
+
+
+def rule_template(class_name: str) -> str:
+    """The few lines a user adds to ``conftest.py`` (or a plugin) to teach the linter a layer."""
+    return "\n".join([
+        "  teach kerasparams this layer in conftest.py (or a plugin module):",
+        "    from pytest_kerasparams import hookimpl, LayerResult, Variable",
+        "",
+        "    @hookimpl",
+        "    def kerasparams_layer_rules():",
+        f'        return {{"{class_name}": lambda call: LayerResult((call.input_shape,), ())}}',
+        "  (return the real output shapes and weights; see the README's plugin section)",
+    ])
 
 
 class SchemaErrors(InputError):
@@ -84,5 +100,3 @@ def analyze_text(text: str, display: str = "<string>", rules: RuleTable | None =
                  *, validate_schema: bool = True) -> Analysis:
     return analyze_document(decode_json(text.encode("utf-8"), display), rules, validate_schema=validate_schema)
 
-
-_ = unwrap

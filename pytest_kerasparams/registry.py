@@ -133,3 +133,17 @@ def default_rule_table(modules: tuple[str, ...] = ()) -> RuleTable:
         manager, errors = make_plugin_manager()
         _default_table = build_rule_table(manager, errors)
     return _default_table
+
+
+def keras_objects(flavor: str, modules: tuple[str, ...] = (), extra_plugins: Iterable[Any] = ()) -> dict[str, Any]:
+    """Keras classes that plugins register for the cross-check (``kerasparams_keras_objects``)."""
+    manager, _ = make_plugin_manager(modules=modules)
+    for index, plugin in enumerate(extra_plugins):
+        if manager.is_registered(plugin) is False and hasattr(plugin, "kerasparams_keras_objects"):
+            manager.register(plugin, name=f"conftest:{index}:{getattr(plugin, '__file__', plugin)}")
+    objects: dict[str, Any] = {}
+    results = list(manager.hook.kerasparams_keras_objects(flavor=flavor))
+    for provided in results:
+        if isinstance(provided, Mapping):
+            objects.update({str(k): v for k, v in provided.items()})
+    return objects

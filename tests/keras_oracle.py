@@ -72,11 +72,11 @@ def keras_rows(model: Any, flavor: str) -> list[dict[str, Any]]:
     return rows
 
 
-def engine_rows(json_text: str) -> tuple[list[dict[str, Any]], Any]:
+def engine_rows(json_text: str, rules: Any = None) -> tuple[list[dict[str, Any]], Any]:
     """The same figures from pytest-kerasparams, with no TensorFlow involved."""
     from pytest_kerasparams.analysis import analyze_text
 
-    analysis = analyze_text(json_text, "model.json")
+    analysis = analyze_text(json_text, "model.json", rules)
     rows = []
     for report in analysis.report.rows:
         output = report.summary_output()
@@ -91,12 +91,12 @@ def engine_rows(json_text: str) -> tuple[list[dict[str, Any]], Any]:
     return rows, analysis
 
 
-def assert_agrees_with_keras(build: Callable[[ModuleType], Any], flavor: str) -> Any:
+def assert_agrees_with_keras(build: Callable[[ModuleType], Any], flavor: str, rules: Any = None) -> Any:
     """Build a model with real Keras, serialize it, and compare every layer's figures."""
     keras = keras_module(flavor)
     model = build(keras)
     expected = keras_rows(model, flavor)
-    actual, analysis = engine_rows(model.to_json())
+    actual, analysis = engine_rows(model.to_json(), rules)
     assert [r["name"] for r in actual] == [r["name"] for r in expected]
     for got, want in zip(actual, expected):
         assert got == want, f"layer {want['name']} ({want['class_name']}): engine {got} != keras {want}"
