@@ -1,0 +1,61 @@
+"""A Markdown review report: fit for a CI job summary or a pull-request comment."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from .diagram import diagram_for, to_mermaid
+
+
+def _stored_total(check: Any) -> int | None:
+    for summary in check.summaries:
+        if "total" in summary.totals:
+            value = summary.totals["total"][0]
+            if "optimizer" in summary.totals:
+                value -= summary.totals["optimizer"][0]
+            return value
+    return None
+
+
+def change_text(stored: int | None, total: int) -> str:
+    """``126,301 → 131,405, +4.0%``, or the plain total when nothing was stored."""
+    if stored is None or stored == total:
+        return f"{total:,}"
+    difference = total - stored
+    percent = f", {difference / stored:+.1%}" if stored else ""
+    return f"{stored:,} → {total:,}{percent}"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(checks: Iterable[Any], diagrams: bool = True) -> str:
+    checks = list(checks)
+    failed = sum(1 for c in checks if c.problems)
+    lines = ["## kerasparams", "",
+             f"{len(checks)} model(s) checked, {failed} with problems.", "",
+             "| model | status | total params | trainable | non-trainable |",
+             "| --- | --- | ---: | ---: | ---: |"]
+    for check in checks:
+        status = "skipped" if check.skipped else "❌ fails" if check.problems else "✅ agrees"
+        if check.analysis is None:
+            lines.append(f"| `{_cell(check.path)}` | {status} | – | – | – |")
+            continue
+        report = check.analysis.report
+        lines.append(f"| `{_cell(check.path)}` | {status} | {change_text(_stored_total(check), report.total)} "
+                     f"| {report.trainable:,} | {report.non_trainable:,} |")
+    for check in checks:
+        if not check.problems and not diagrams:
+            continue
+        lines += ["", f"### `{check.path}`", ""]
+        for problem in check.problems:
+            lines += ["<details>", f"<summary>{_html(problem.headline())}</summary>", "", "```text",
+                      problem.render(), "```", "", "</details>"]
+        if diagrams and check.analysis is not None:
+            lines += ["", "```mermaid", to_mermaid(diagram_for(check.analysis)).rstrip(), "```"]
+    return "\n".join(lines) + "\n"
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
