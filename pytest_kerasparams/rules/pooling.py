@@ -1,25 +1,38 @@
-"""Pooling: max and average windows in 1D/2D/3D, and global pooling with keepdims."""
+"""Pooling: max and average windows in 1D/2D/3D, global pooling with keepdims, adaptive pooling.
+
+None of these own weights; the rules only compute output shapes, with the
+window arithmetic as shape notes.
+"""
 
 from __future__ import annotations
 
-from ..api import LayerCall, LayerResult, Rule
+from ..api import LayerCall, LayerResult, Rule, RuleError
 from ..hookspecs import hookimpl
-from ._common import channels_first, conv_output_length, int_tuple, spatial_join, spatial_split
+from ._common import conv_output_length, format_shape, int_tuple, spatial_join, spatial_split
+from .convolutional import is_channels_first
 
 
 def _pool(rank: int) -> Rule:
     def rule(call: LayerCall) -> LayerResult:
         config = call.config
-        first = channels_first(config)
+        first = is_channels_first(config)
         batch, spatial, channels = spatial_split(call.input_shape, rank, first)
         pool = int_tuple(config.get("pool_size", config.get("pool_length", 2)), rank, "pool_size")
         strides_value = config.get("strides", config.get("stride"))
         strides = pool if strides_value is None else int_tuple(strides_value, rank, "strides")
-        padding = str(config.get("padding", config.get("border_mode", "valid"))).lower()
+        if min(pool) < 1 or min(strides) < 1:
+            raise RuleError(f"pool_size {list(pool)} and strides {list(strides)} must be positive")
+        padding = config.get("padding", config.get("border_mode", "valid"))
+        if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
+            raise RuleError(f"padding must be 'valid' or 'same', not {padding!r}")
         out_spatial, notes = [], []
         for axis, length in enumerate(spatial):
-            out, note = conv_output_length(length, pool[axis], strides[axis], padding, 1,
-                                           f"spatial dimension {axis + 1}" if rank > 1 else "steps")
+            try:
+                out, note = conv_output_length(length, pool[axis], strides[axis], padding.lower(), 1,
+                                               f"spatial dimension {axis + 1}" if rank > 1 else "steps")
+            except RuleError as error:
+                raise RuleError(f"input shape {format_shape(call.input_shape)} with pool_size {list(pool)}: "
+                                f"{error}") from None
             out_spatial.append(out)
             notes.append(note)
         return LayerResult(output_shapes=(spatial_join(batch, out_spatial, channels, first),),
@@ -29,7 +42,7 @@ def _pool(rank: int) -> Rule:
 
 def _global_pool(rank: int) -> Rule:
     def rule(call: LayerCall) -> LayerResult:
-        first = channels_first(call.config)
+        first = is_channels_first(call.config)
         batch, spatial, channels = spatial_split(call.input_shape, rank, first)
         if call.get("keepdims", False):
             return LayerResult((spatial_join(batch, [1] * len(spatial), channels, first),))
@@ -37,13 +50,27 @@ def _global_pool(rank: int) -> Rule:
     return rule
 
 
+def _adaptive_pool(rank: int) -> Rule:
+    """Keras 3's adaptive pooling: the output's spatial size is ``output_size``, whatever the input."""
+    def rule(call: LayerCall) -> LayerResult:
+        first = is_channels_first(call.config)
+        batch, _, channels = spatial_split(call.input_shape, rank, first)
+        size = int_tuple(call.get("output_size"), rank, "output_size")
+        if min(size) < 1:
+            raise RuleError(f"output_size must be positive, not {list(size)}")
+        return LayerResult((spatial_join(batch, size, channels, first),))
+    return rule
+
+
 @hookimpl
 def kerasparams_layer_rules() -> dict[str, Rule]:
     rules: dict[str, Rule] = {}
     for rank in (1, 2, 3):
-        for kind in ("Max", "Average"):
-            rules[f"{kind}Pooling{rank}D"] = _pool(rank)
-            rules[f"{kind}Pool{rank}D"] = _pool(rank)
-            rules[f"Global{kind}Pooling{rank}D"] = _global_pool(rank)
-            rules[f"Global{kind}Pool{rank}D"] = _global_pool(rank)
+        pool, global_pool, adaptive = _pool(rank), _global_pool(rank), _adaptive_pool(rank)
+        for kind, short in (("Max", "Max"), ("Average", "Avg")):
+            for name in (f"{kind}Pooling{rank}D", f"{kind}Pool{rank}D", f"{short}Pool{rank}D"):
+                rules[name] = pool
+            for name in (f"Global{kind}Pooling{rank}D", f"Global{kind}Pool{rank}D", f"Global{short}Pool{rank}D"):
+                rules[name] = global_pool
+            rules[f"Adaptive{kind}Pooling{rank}D"] = adaptive
     return rules
