@@ -20,6 +20,7 @@ BUILTIN_RULE_MODULES = (
     "pytest_kerasparams.rules.pooling",
     "pytest_kerasparams.rules.recurrent",
     "pytest_kerasparams.rules.wrappers",
+    "pytest_kerasparams.rules.legacy",
     "pytest_kerasparams.rules.normalization",
     "pytest_kerasparams.rules.merging",
     "pytest_kerasparams.rules.reshaping",
