@@ -46,6 +46,14 @@ def looks_like_keras(data: Any) -> bool:
 def analyze_document(document: JsonDocument, rules: RuleTable | None = None, *,
                      validate_schema: bool = True) -> Analysis:
     """Validate and compute a decoded model; raises :class:`InputError` with the first blocking problem."""
+    try:
+        return _analyze(document, rules, validate_schema)
+    except RecursionError:
+        raise InputError(Problem("limit", document.path, "nests models or wrappers too deeply to validate "
+                                 "or compute")) from None
+
+
+def _analyze(document: JsonDocument, rules: RuleTable | None, validate_schema: bool) -> Analysis:
     if validate_schema:
         from .schema import validate
 

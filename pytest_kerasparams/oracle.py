@@ -20,12 +20,26 @@ from .problems import Problem
 INSTALL_HINT = "install the extra: pip install 'pytest-kerasparams[oracle]'"
 SAFE_MODULE_PREFIXES = ("keras", "tf_keras", "tensorflow")
 CODE_LAYERS = frozenset({"Lambda", "TFOpLambda", "SlicingOpLambda"})
+KERAS_ACTIVATIONS = frozenset({
+    "relu", "sigmoid", "softmax", "softplus", "softsign", "tanh", "selu", "elu", "exponential", "linear",
+    "gelu", "silu", "swish", "hard_sigmoid", "hard_silu", "hard_swish", "leaky_relu", "relu6", "mish",
+    "log_softmax", "celu", "glu", "sparse_plus", "squareplus", "tanh_shrink", "hard_tanh", "soft_shrink",
+    "hard_shrink", "threshold", "sparsemax",
+})
+"""Activation names Keras 3 may serialize as ``{"module": "builtins", "class_name": "function"}``."""
+
+
+MAX_WALK_DEPTH = 200
+
+
+class _TooDeep(Exception):
+    pass
 
 
 def _walk_layers(obj: Any, depth: int = 0) -> Iterator[Mapping[str, Any]]:
     """Every object with a class_name in the config, wrappers and nested models included."""
-    if depth > 200:
-        return
+    if depth > MAX_WALK_DEPTH:
+        raise _TooDeep
     if isinstance(obj, dict):
         if isinstance(obj.get("class_name"), str):
             yield obj
@@ -38,8 +52,12 @@ def _walk_layers(obj: Any, depth: int = 0) -> Iterator[Mapping[str, Any]]:
 
 def unsafe_reasons(config: Any, registered: Mapping[str, Any]) -> list[str]:
     """Why building this config with Keras could run code the file names; empty when it is safe."""
-    reasons = []
-    for item in _walk_layers(config):
+    reasons: list[str] = []
+    try:
+        items = list(_walk_layers(config))
+    except _TooDeep:
+        return [f"the config nests deeper than {MAX_WALK_DEPTH} levels, too deep to vet before building"]
+    for item in items:
         class_name = item["class_name"]
         if class_name in registered:
             continue
@@ -48,7 +66,8 @@ def unsafe_reasons(config: Any, registered: Mapping[str, Any]) -> list[str]:
             reasons.append(f"layer {name or '?'} is a {class_name}, whose Python code Keras would have to run")
         module = item.get("module")
         if isinstance(module, str) and module and module.split(".")[0] not in SAFE_MODULE_PREFIXES \
-                and module != "builtins":
+                and not (module == "builtins" and class_name == "function"
+                         and item.get("config") in KERAS_ACTIVATIONS):
             reasons.append(f"class {class_name} names module {module!r}, which is not part of Keras "
                            "and would have to be imported")
         registered_name = item.get("registered_name")

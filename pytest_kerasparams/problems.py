@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Text from a model file, safe for a terminal: control characters shown as escapes."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 @dataclass(frozen=True)
@@ -33,12 +41,12 @@ class Problem:
         return where
 
     def headline(self) -> str:
-        return f"{self.location()}: {self.message}"
+        return printable(f"{self.location()}: {self.message}")
 
     def render(self) -> str:
         text = self.headline()
         if self.explanation:
-            text += "\n" + self.explanation.rstrip("\n")
+            text += "\n" + printable(self.explanation.rstrip("\n"))
         return text
 
     def as_json(self) -> dict[str, Any]:

@@ -536,9 +536,6 @@ def test_directory_and_links_named_model_json(tmp_path: Path) -> None:
         assert expected[folder] in result.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="problems.py/cli.py: names from the file reach the terminal raw, so a "
-                   "layer or class named with ESC sequences can clear the screen, retitle the window or hide "
-                   "lines; Problem.render (and the summary/explain printers) should escape control characters")
 def test_terminal_escapes_from_the_file_are_not_printed_raw(tmp_path: Path) -> None:
     hostile = "\u001b[2J\u001b]0;owned\u0007\r"
     model = {"class_name": "Sequential", "config": {"name": "s", "layers": [
