@@ -13,6 +13,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from ..api import Formula, LayerCall, LayerResult, Rule, RuleError, Shape, Variable, formula
 from ..hookspecs import hookimpl
+from .convolutional import WINDOW_LABELS
 from ._common import (channels_first, conv_output_length, format_shape, int_tuple, positive_int,
                       spatial_join, spatial_split, use_bias)
 
@@ -275,21 +276,18 @@ def _conv_lstm(rank: int) -> Rule:
             notes.append(note)
         state = spatial_join(batch, out_spatial, filters, first)
         bias = use_bias(call.config)
-        window = 1
-        for k in kernel:
-            window *= k
         variables = [Variable("kernel", kernel + (channels, 4 * filters), blocks=LSTM_GATES),
                      Variable("recurrent_kernel", kernel + (filters, 4 * filters), blocks=LSTM_GATES)]
         if bias:
             variables.append(Variable("bias", (4 * filters,), blocks=LSTM_GATES))
         if call.flavor == "keras3":  # Keras 3 builds them in a ConvLSTMCell; tf.keras in the layer itself
             variables = [v.renamed("conv_lstm_cell") for v in variables]
-        window_label = " × ".join(str(k) for k in kernel) + " window"
+        window = list(zip(kernel, WINDOW_LABELS[rank]))
         return LayerResult(
             output_shapes=recurrent_outputs(call, state, (state, state)),
             variables=tuple(variables),
-            formulas=(formula([(window, window_label), (channels, "input channels")],
-                              [(window, window_label), (filters, "recurrent filters")],
+            formulas=(formula(window + [(channels, "input channels")],
+                              window + [(filters, "recurrent filters")],
                               [(1 if bias else 0, "bias")],
                               times=[(filters, "filters"), (4, "gates")], label="per gate and filter"),),
             shape_notes=tuple(notes),
