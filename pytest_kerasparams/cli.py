@@ -6,9 +6,10 @@ import argparse
 import fnmatch
 import json
 import os
+import re
 import sys
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 DEFAULT_PATTERNS = ("model.json",)
@@ -18,69 +19,217 @@ class UsageError(Exception):
     """Bad arguments: exit status 2 with one line on stderr."""
 
 
-def _iter_models(paths: Sequence[str], patterns: Sequence[str]) -> Iterator[str]:
-    """Files as given; folders walked (sorted, no symlinked folders) for matching names."""
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (``kerasparams: error: ...``) and exit status 2."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        command = self.prog.partition(" ")[2]
+        raise UsageError(f"{command}: {message}" if command else message)
+
+
+SUMMARY_FILE = "summary.txt"
+WEIGHT_SUFFIXES = (".h5", ".hdf5")
+DOCUMENT_SUFFIXES = (".md", ".ipynb")
+
+
+def _matches(name: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatch(name, p) for p in patterns)
+
+
+def _walk(folder: Path, patterns: Sequence[str]) -> Iterator[str]:
+    """Matching files under a folder: sorted, hidden folders and symlinked folders skipped."""
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
+        for name in sorted(files):
+            if _matches(name, patterns):
+                yield os.path.join(root, name).replace(os.sep, "/")
+
+
+def _models_beside(path: Path, patterns: Sequence[str]) -> list[str]:
+    """The model files in the folder of a summary, weight file or document."""
+    folder = path.parent
+    try:
+        names = sorted(entry.name for entry in os.scandir(folder) if _matches(entry.name, patterns))
+    except OSError:
+        return []
+    return [_shown(folder / name) for name in names if (folder / name).is_file()]
+
+
+def _shown(path: Path | str) -> str:
+    """A path as the user would type it: relative to the working folder when inside it, forward slashes."""
+    text = os.path.normpath(os.fspath(path))
+    if os.path.isabs(text):
+        try:
+            relative = os.path.relpath(text)
+        except ValueError:
+            relative = text
+        if not relative.startswith(".."):
+            text = relative
+    return text.replace(os.sep, "/")
+
+
+def _models_named_in(document: Path, patterns: Sequence[str]) -> list[str]:
+    """Model files a Markdown file or notebook mentions (links or paths), relative to it or to the cwd."""
+    try:
+        text = document.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    literal = [re.escape(p) for p in patterns if not any(c in p for c in "*?[")]
+    if not literal:
+        return []
+    mention = re.compile(r"[\w.\-/\\]*(?<![\w.\-])(?:" + "|".join(literal) + r")(?![\w.\-])|"
+                         r"[\w.\-/\\]*/(?:" + "|".join(literal) + r")(?![\w.\-])")
+    found: list[str] = []
+    for match in mention.finditer(text):
+        named = match.group(0).replace("\\\\", "/").replace("\\", "/")
+        for base in (document.parent, Path(".")):
+            candidate = base / named
+            if candidate.is_file():
+                found.append(_shown(candidate))
+                break
+    return found
+
+
+def collect_models(paths: Sequence[str], patterns: Sequence[str]) -> dict[str, list[str]]:
+    """Model files to check for the paths given, each with the documents that named it.
+
+    A model file is itself; a folder is searched; a ``summary.txt`` or weight
+    file stands for the model in its folder; a Markdown file or notebook for
+    the model in its folder and every model it mentions. So pre-commit, which
+    passes only the changed files, re-checks exactly the models they belong to.
+    Any other file given by name is checked as a model config.
+    """
+    models: dict[str, list[str]] = {}
+
+    def add(model: str, document: str | None = None) -> None:
+        documents = models.setdefault(model, [])
+        if document is not None and document not in documents:
+            documents.append(document)
+
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
-                for name in sorted(files):
-                    if any(fnmatch.fnmatch(name, p) for p in patterns):
-                        yield os.path.join(root, name).replace(os.sep, "/")
-        elif path.exists() or path.is_symlink():
-            yield given.replace(os.sep, "/")
-        else:
+            for model in _walk(path, patterns):
+                add(model)
+        elif not (path.exists() or path.is_symlink()):
             raise UsageError(f"{given}: no such file or directory")
+        elif _matches(path.name, patterns):
+            add(given.replace(os.sep, "/"))
+        elif path.name == SUMMARY_FILE or path.suffix.lower() in WEIGHT_SUFFIXES:
+            for model in _models_beside(path, patterns):
+                add(model)
+        elif path.suffix.lower() in DOCUMENT_SUFFIXES:
+            shown = given.replace(os.sep, "/")
+            for model in _models_beside(path, patterns) + _models_named_in(path, patterns):
+                add(model, shown)
+        else:
+            add(given.replace(os.sep, "/"))
+    return models
+
+
+def _iter_models(paths: Sequence[str], patterns: Sequence[str]) -> Iterator[str]:
+    yield from collect_models(paths, patterns)
 
 
 def _rules(plugins: Sequence[str]) -> Any:
+    """Built-in and installed rules, plus ``--plugin`` modules.
+
+    A console script does not see the working folder on ``sys.path``, so it is
+    added when ``--plugin`` names modules: a repository's own rules module
+    (``--plugin tools.keras_rules``) then works from pre-commit as from a shell.
+    """
     from .registry import default_rule_table
 
+    if plugins and os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
     return default_rule_table(tuple(plugins))
 
 
 def _options(args: argparse.Namespace) -> Any:
     from .check import CheckOptions
 
-    return CheckOptions(rules=_rules(args.plugin), max_params=getattr(args, "max_params", None),
-                        not_keras="error" if getattr(args, "strict", False) else "skip",
-                        rootdir=os.getcwd())
+    options = CheckOptions(rules=_rules(args.plugin), max_params=getattr(args, "max_params", None),
+                           not_keras="error" if getattr(args, "strict", False) else "skip",
+                           rootdir=os.getcwd())
+    if getattr(args, "max_file_bytes", None) is not None:
+        options.max_file_bytes = args.max_file_bytes
+    return options
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def format_text(checks: Sequence[Any]) -> str:
+    out: list[str] = []
+    for check in checks:
+        if check.skipped and not check.problems:
+            out.append(f"{check.path}: skipped: {check.skipped}")
+        for problem in check.problems:
+            out += [problem.render(), ""]
+    ok = sum(1 for c in checks if not c.problems and not c.skipped)
+    bad = sum(1 for c in checks if c.problems)
+    skipped = sum(1 for c in checks if c.skipped and not c.problems)
+    out.append(f"{ok} passed, {bad} failed" + (f", {skipped} skipped" if skipped else ""))
+    return "\n".join(out)
+
+
+def format_json(checks: Sequence[Any]) -> str:
+    return json.dumps([c.as_json() for c in checks], indent=2)
+
+
+def format_github(checks: Sequence[Any]) -> str:
+    """GitHub Actions workflow commands: one ``::error`` annotation per problem."""
+    out = []
+    for check in checks:
+        for problem in check.problems:
+            where = f"file={_escape_property(problem.file)}"
+            if problem.line:
+                where += f",line={problem.line}"
+                if problem.column:
+                    where += f",col={problem.column}"
+            title = _escape_property(f"kerasparams {problem.kind}")
+            text = problem.message + ("\n" + problem.explanation.rstrip("\n") if problem.explanation else "")
+            out.append(f"::error {where},title={title}::{_escape_data(text)}")
+    return "\n".join(out)
+
+
+CHECK_FORMATS: dict[str, Callable[[Sequence[Any]], str]] = {
+    "text": format_text,
+    "json": format_json,
+    "github": format_github,
+}
+"""``kerasparams check --format NAME``: each formatter turns the list of ModelCheck into the output text.
+
+Add an entry here (for example ``"markdown"``) and it becomes a ``--format`` choice.
+"""
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from .check import check_model_file
     from .problems import Problem
 
-    options = _options(args)
-    models = list(_iter_models(args.paths, args.pattern or DEFAULT_PATTERNS))
+    models = collect_models(args.paths, args.pattern or DEFAULT_PATTERNS)
+    options = _options(args) if models else None
     checks = []
-    for path in models:
-        check = check_model_file(path, options, display=path)
+    for path, documents in models.items():
+        model_options = options
+        if documents and "extra_documents" in {f.name for f in dataclasses.fields(options)}:
+            model_options = dataclasses.replace(options, extra_documents=tuple(documents))
+        check = check_model_file(path, model_options, display=path)
         for message in options.rules.errors:
             check.problems.insert(0, Problem("plugin", path, message))
         checks.append(check)
-    failed = any(c.problems for c in checks)
-    if args.format == "json":
-        print(json.dumps([c.as_json() for c in checks], indent=2))
-    elif args.format == "github":
-        for check in checks:
-            for problem in check.problems:
-                message = problem.render().replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-                line = f",line={problem.line}" if problem.line else ""
-                print(f"::error file={problem.file}{line}::{message}")
-    else:
-        for check in checks:
-            if check.skipped:
-                print(f"{check.path}: skipped: {check.skipped}")
-            for problem in check.problems:
-                print(problem.render())
-                print()
-        ok = sum(1 for c in checks if not c.problems and not c.skipped)
-        bad = sum(1 for c in checks if c.problems)
-        print(f"{ok} passed, {bad} failed" + (f", {sum(1 for c in checks if c.skipped)} skipped"
-                                              if any(c.skipped for c in checks) else ""))
-    return EXIT_PROBLEMS if failed else EXIT_OK
+    output = CHECK_FORMATS[args.format](checks)
+    if output:
+        print(output)
+    return EXIT_PROBLEMS if any(c.problems for c in checks) else EXIT_OK
 
 
 def _analyses(args: argparse.Namespace) -> Iterator[tuple[str, Any]]:
@@ -208,7 +357,7 @@ def _cmd_update(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kerasparams", description=(
+    parser = _Parser(prog="kerasparams", description=(
         "Check Keras model configs: recompute every layer's output shape and parameter count "
         "without TensorFlow, and compare with stored summaries, weight files and documents."))
     from . import __version__
@@ -222,8 +371,14 @@ def build_parser() -> argparse.ArgumentParser:
                          help="import MODULE as a rule plugin (repeatable)")
 
     check = commands.add_parser("check", help="check models; exit 1 if anything disagrees")
-    common(check)
-    check.add_argument("--format", choices=("text", "json", "github"), default="text")
+    check.add_argument("paths", nargs="*", metavar="PATH",
+                       help="model files or folders; a summary.txt, weight file, .md or .ipynb checks the "
+                            "models it belongs to (no paths: nothing to check, exit 0)")
+    check.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                       help="import MODULE as a rule plugin (repeatable)")
+    check.add_argument("--format", choices=tuple(CHECK_FORMATS), default="text")
+    check.add_argument("--max-file-bytes", type=int, default=None, metavar="N",
+                       help="refuse model files larger than N bytes (default: 64 MiB)")
     check.add_argument("--max-params", type=int, default=None, metavar="N",
                        help="fail any model with more than N parameters")
     check.add_argument("--pattern", action="append", metavar="GLOB",
@@ -255,10 +410,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:
-        return int(exit_.code or 0) if exit_.code in (0, None) else EXIT_USAGE
-    try:
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exit_:  # --help and --version
+            return int(exit_.code or 0) if exit_.code in (0, None) else EXIT_USAGE
         return int(args.func(args))
     except UsageError as error:
         print(f"kerasparams: error: {error}", file=sys.stderr)
