@@ -6,6 +6,7 @@ The pytest plugin and the CLI are both thin layers over :func:`check_model_file`
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,10 @@ from .explain import fmt_shape, fmt_shapes, layer_derivation, layer_heading
 from .jsonfile import DEFAULT_MAX_FILE_BYTES, read_json
 from .problems import InputError, Problem
 from .registry import RuleTable
-from .sources.summary import StoredSummary, SummaryRow, parse_shape_text, parse_summaries
+from .diagnosis import diagnose_count, diagnose_output_shape, diagnose_totals
+from .sources.manifest import check_manifest
+from .sources.summary import StoredSummary, SummaryRow, find_summaries, parse_shape_text, parse_summaries
+from .sources.weights import check_weight_files
 
 SUMMARY_FILE = "summary.txt"
 
@@ -44,6 +48,10 @@ class ModelCheck:
     problems: list[Problem] = field(default_factory=list)
     skipped: str | None = None
     summaries: list[StoredSummary] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """Stored sources that could not be checked, and why (e.g. h5py is not installed)."""
+    budget: int | None = None
+    """The parameter budget in force (the smallest of --max-params and kerasparams.toml)."""
 
     @property
     def ok(self) -> bool:
@@ -59,6 +67,8 @@ class ModelCheck:
             "trainable": report.trainable if report else None,
             "non_trainable": report.non_trainable if report else None,
             "problems": [p.as_json() for p in self.problems],
+            "notes": list(self.notes),
+            "budget": self.budget,
         }
 
 
@@ -101,28 +111,126 @@ def check_model_file(path: str | os.PathLike[str], options: CheckOptions | None 
 
 
 def check_stored(result: ModelCheck, path: Path, options: CheckOptions) -> list[Problem]:
-    """Compare the recomputed figures with every stored source beside the model."""
+    """Compare the recomputed figures with every stored source beside the model.
+
+    Sources: ``summary.txt`` beside the model, documents given in
+    ``options.extra_documents`` (only tables that are summaries of this model),
+    HDF5 weight files beside the model, the TF.js ``weightsManifest`` in the
+    file itself, and the parameter budget.
+    """
     assert result.analysis is not None
     problems: list[Problem] = []
+    shown_dir = _display(Path(result.path).parent)
+    shown_dir = "" if shown_dir == "." else shown_dir
     summary_path = path.parent / SUMMARY_FILE
     if summary_path.is_file():
-        shown = _display(Path(result.path).parent / SUMMARY_FILE)
+        problems.extend(_check_summary_file(result, summary_path, _join(shown_dir, SUMMARY_FILE)))
+    if options.check_documents and options.extra_documents:
+        documents = [(Path(d), _display(d)) for d in options.extra_documents]
+        problems.extend(check_document_summaries(result, documents))
+    report = result.analysis.report
+    weight_problems, notes = check_weight_files(path, report, shown_dir)
+    problems.extend(weight_problems)
+    result.notes.extend(notes)
+    problems.extend(check_manifest(result.analysis))
+    problems.extend(_check_budget(result, path, options))
+    return problems
+
+
+def _join(folder: str, name: str) -> str:
+    return f"{folder}/{name}" if folder else name
+
+
+def _check_summary_file(result: ModelCheck, summary_path: Path, shown: str) -> list[Problem]:
+    assert result.analysis is not None
+    try:
+        text = summary_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        return [Problem("summary", shown, f"cannot be read as UTF-8 text: {error}")]
+    summaries = parse_summaries(text, shown)
+    result.summaries.extend(summaries)
+    if not summaries:
+        return [Problem("summary", shown, "holds no model.summary() table "
+                        "(no 'Layer (type) ... Output Shape ... Param #' header)")]
+    problems: list[Problem] = []
+    for stored in summaries:
+        problems.extend(compare_summary(stored, result.analysis))
+    return problems
+
+
+def check_document_summaries(result: ModelCheck, documents: list[tuple[Path, str]]) -> list[Problem]:
+    """Summaries of this model pasted into Markdown, text or notebook files, compared like summary.txt.
+
+    Tables of other models (another ``Model: "name"``, or rows naming other
+    layers) are left alone.
+    """
+    assert result.analysis is not None
+    report = result.analysis.report
+    found, failures = find_summaries(report.spec.name if report.spec.name else None, report.rows, documents)
+    problems = [Problem("summary", shown, reason) for shown, reason in failures]
+    result.summaries.extend(found)
+    for stored in found:
+        problems.extend(compare_summary(stored, result.analysis))
+    return problems
+
+
+BUDGET_FILE = "kerasparams.toml"
+
+
+def read_budget(model_path: Path) -> tuple[int | None, str | None, list[Problem]]:
+    """The parameter budget for one model from ``kerasparams.toml`` in its folder.
+
+    ``max_params = 1_000_000`` applies to every model in the folder; a table
+    named after the file (``["model.json"] max_params = ...``) overrides it.
+    Returns ``(budget, where it was read, problems)``.
+    """
+    config_path = model_path.parent / BUDGET_FILE
+    if not config_path.is_file():
+        return None, None, []
+    shown = _display(config_path)
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
         try:
-            text = summary_path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            problems.append(Problem("summary", shown, f"cannot be read as UTF-8 text: {error}"))
-        else:
-            result.summaries = parse_summaries(text, shown)
-            if not result.summaries:
-                problems.append(Problem("summary", shown, "holds no model.summary() table "
-                                        "(no 'Layer (type) ... Output Shape ... Param #' header)"))
-            for stored in result.summaries:
-                problems.extend(compare_summary(stored, result.analysis))
-    if options.max_params is not None and result.analysis.report.total > options.max_params:
-        report = result.analysis.report
-        problems.append(Problem("budget", result.path,
-                                f"has {report.total:,} parameters, over the budget of {options.max_params:,}",
-                                explanation=_largest_layers(report.rows)))
+            import tomli as tomllib  # type: ignore[no-redef]
+        except ModuleNotFoundError:
+            return None, shown, [Problem("budget", shown, "cannot be read: reading TOML needs Python 3.11+ "
+                                         "or the tomli package")]
+    try:
+        data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        return None, shown, [Problem("budget", shown, f"cannot be read: {error}")]
+    except tomllib.TOMLDecodeError as error:
+        match = re.search(r"line (\d+)", str(error))
+        return None, shown, [Problem("budget", shown, f"is not valid TOML: {error}",
+                                     int(match[1]) if match else None)]
+    value = data.get("max_params")
+    specific = data.get(model_path.name)
+    if isinstance(specific, dict) and "max_params" in specific:
+        value = specific["max_params"]
+    if value is None:
+        return None, shown, []
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        return None, shown, [Problem("budget", shown, f"max_params must be a non-negative integer, not {value!r}")]
+    return value, shown, []
+
+
+def _check_budget(result: ModelCheck, path: Path, options: CheckOptions) -> list[Problem]:
+    assert result.analysis is not None
+    report = result.analysis.report
+    budget, where, problems = read_budget(path)
+    limits = [(options.max_params, "the budget")] if options.max_params is not None else []
+    if budget is not None:
+        limits.append((budget, f"the budget of {where}"))
+        result.budget = budget if result.budget is None else min(result.budget, budget)
+    if options.max_params is not None:
+        result.budget = options.max_params if result.budget is None else min(result.budget, options.max_params)
+    for limit, label in limits:
+        if report.total > limit:
+            problems.append(Problem("budget", result.path,
+                                    f"has {report.total:,} parameters, over {label} of {limit:,}",
+                                    explanation=_largest_layers(report.rows)))
+            break
     return problems
 
 
@@ -138,11 +246,13 @@ def _layer_line(analysis: Analysis, report: LayerReport) -> str:
 
 def _match_rows(stored: StoredSummary, rows: list[LayerReport]) -> tuple[list[tuple[SummaryRow, LayerReport]],
                                                                       list[SummaryRow], list[LayerReport]]:
-    """Pair printed rows with layers: in order when names agree, else by name."""
+    """Pair printed rows with layers by name, allowing Keras's cut-off names; nested rows are left out."""
     pairs: list[tuple[SummaryRow, LayerReport]] = []
     unmatched: list[SummaryRow] = []
     remaining = list(rows)
     for row in stored.rows:
+        if row.nested_level:
+            continue  # a row of an expanded nested model: its figures are in the nested model's row
         found = next((layer for layer in remaining if row.matches(layer.name, layer.class_name)), None)
         if found is None:
             unmatched.append(row)
@@ -158,12 +268,10 @@ def compare_summary(stored: StoredSummary, analysis: Analysis) -> list[Problem]:
     problems: list[Problem] = []
     pairs, unmatched, missing = _match_rows(stored, report.rows)
     for row in unmatched:
-        problems.append(Problem("summary", stored.path,
-                                f"row {row.name} ({row.class_name}{')' if row.class_complete else ''} "
-                                "names no layer of the model", row.line,
-                                explanation="  layers of the model: " + ", ".join(
+        problems.append(Problem("summary", stored.path, f"row {row.label()} names no layer of the model",
+                                row.line, explanation="  layers of the model: " + ", ".join(
                                     f"{r.name} ({r.class_name})" for r in report.rows)))
-    if unmatched or missing:
+    if unmatched or missing and stored.rows:  # a table of totals only (or a clipped one) lists no rows
         for layer in missing:
             problems.append(Problem("summary", stored.path, f"has no row for layer {layer.name} "
                                     f"({layer.class_name}) of {analysis.path}", stored.line, layer=layer.name))
@@ -171,15 +279,21 @@ def compare_summary(stored: StoredSummary, analysis: Analysis) -> list[Problem]:
         problems.extend(_compare_row(stored, row, layer, analysis))
     labels = {"total": ("Total params", report.total), "trainable": ("Trainable params", report.trainable),
               "non_trainable": ("Non-trainable params", report.non_trainable)}
+    stored_total = stored.totals["total"][0] - stored.totals.get("optimizer", (0, 0))[0] \
+        if "total" in stored.totals else None
     for key, (label, expected) in labels.items():
         if key not in stored.totals:
             continue
         value, line = stored.totals[key]
-        if key == "total" and "optimizer" in stored.totals:
-            value -= stored.totals["optimizer"][0]
+        if key == "total" and stored_total is not None:
+            value = stored_total
         if value != expected:
+            explanation = _total_explanation(report.rows, key, expected)
+            causes = diagnose_totals(report, key, value, stored_total)
+            if causes:
+                explanation += "\n" + "\n".join(f"  likely cause: {cause}" for cause in causes)
             problems.append(Problem("summary", stored.path, f"{label}: stored {value:,}, recomputed {expected:,}",
-                                    line, explanation=_total_explanation(report.rows, key, expected)))
+                                    line, explanation=explanation))
     return problems
 
 
@@ -195,7 +309,7 @@ def _total_explanation(rows: list[LayerReport], key: str, expected: int) -> str:
 def _compare_row(stored: StoredSummary, row: SummaryRow, layer: LayerReport, analysis: Analysis) -> list[Problem]:
     problems: list[Problem] = []
     where = f"{stored.path}:{row.line}"
-    if row.params != layer.params:
+    if row.params != layer.params and not row.unbuilt:
         difference = row.params - layer.params
         lines = [
             f"  layer       {layer_heading(layer)}",
@@ -205,13 +319,15 @@ def _compare_row(stored: StoredSummary, row: SummaryRow, layer: LayerReport, ana
             "  derivation:",
             *layer_derivation(layer, "    "),
         ]
+        lines += [f"  likely cause: {cause}" for cause in diagnose_count(layer, row.params)]
         problems.append(Problem("summary", stored.path,
                                 f"layer {layer.name} ({layer.class_name}): Param # is {row.params:,} in the "
                                 f"summary, but the config gives {layer.params:,}", row.line, layer=layer.name,
                                 explanation="\n".join(lines)))
     expected_shape = layer.summary_output()
     printed = parse_shape_text(row.output_shape)
-    if printed is not None and expected_shape is not None and printed != expected_shape:
+    if printed is not None and expected_shape is not None and printed != expected_shape \
+            and not _same_input_shape(layer, printed, expected_shape):
         shown_expected = fmt_shapes(expected_shape) if isinstance(expected_shape, list) else fmt_shape(expected_shape)
         notes = layer.result.shape_notes if layer.result else ()
         lines = [f"  layer       {layer_heading(layer)}",
@@ -220,8 +336,21 @@ def _compare_row(stored: StoredSummary, row: SummaryRow, layer: LayerReport, ana
                  f"  recomputed  {shown_expected}"]
         if notes:
             lines.append("  derivation: " + "; ".join(notes))
+        lines += [f"  likely cause: {cause}" for cause in diagnose_output_shape(layer, printed)]
         problems.append(Problem("summary", stored.path,
                                 f"layer {layer.name} ({layer.class_name}): Output Shape is {row.output_shape} in "
                                 f"the summary, but the config gives {shown_expected}", row.line,
                                 layer=layer.name, explanation="\n".join(lines)))
     return problems
+
+
+def _same_input_shape(layer: LayerReport, printed: object, expected: object) -> bool:
+    """Printed shapes Keras writes differently from the first call's output, but that agree.
+
+    tf.keras prints an InputLayer's shape as a one-element list (``[(None, 16)]``);
+    Keras 3 prints a shared layer's last call, not its first.
+    """
+    if layer.class_name == "InputLayer" and printed == [expected]:
+        return True
+    calls = [node[0] if len(node) == 1 else list(node) for node in layer.output_shapes]
+    return len(calls) > 1 and printed in calls
