@@ -198,15 +198,46 @@ def format_github(checks: Sequence[Any]) -> str:
     return "\n".join(out)
 
 
+def format_markdown(checks: Sequence[Any]) -> str:
+    """A review report for a CI job summary or a pull-request comment."""
+    from .report import render_markdown
+
+    return render_markdown(checks)
+
+
 CHECK_FORMATS: dict[str, Callable[[Sequence[Any]], str]] = {
     "text": format_text,
     "json": format_json,
     "github": format_github,
+    "markdown": format_markdown,
 }
 """``kerasparams check --format NAME``: each formatter turns the list of ModelCheck into the output text.
 
 Add an entry here (for example ``"markdown"``) and it becomes a ``--format`` choice.
 """
+
+
+class _Progress:
+    """``[3/120] path`` on stderr, only when stderr is a terminal, so logs stay clean."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.count = 0
+        self.active = total > 1 and sys.stderr.isatty()
+
+    def show(self, path: str) -> None:
+        self.count += 1
+        if self.active:
+            from .problems import printable
+
+            text = f"[{self.count}/{self.total}] {printable(path)}"
+            sys.stderr.write("\r\x1b[K" + text[:200])
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.active:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -218,14 +249,21 @@ def _cmd_check(args: argparse.Namespace) -> int:
     models = collect_models(args.paths, args.pattern or DEFAULT_PATTERNS)
     options = _options(args) if models else None
     checks = []
+    progress = _Progress(len(models))
     for path, documents in models.items():
+        progress.show(path)
         model_options = options
         if documents and "extra_documents" in {f.name for f in dataclasses.fields(options)}:
             model_options = dataclasses.replace(options, extra_documents=tuple(documents))
         check = check_model_file(path, model_options, display=path)
         for message in options.rules.errors:
             check.problems.insert(0, Problem("plugin", path, message))
+        if args.oracle and check.analysis is not None:
+            from .oracle import cross_check
+
+            check.problems.extend(cross_check(check.analysis, tuple(args.plugin)))
         checks.append(check)
+    progress.done()
     output = CHECK_FORMATS[args.format](checks)
     if output:
         print(output)
@@ -331,6 +369,48 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if failures else EXIT_OK
 
 
+PROTECTED_SUFFIXES = (".json", ".h5", ".hdf5", ".keras", ".md", ".ipynb")
+
+
+def _write_output(target: Path, data: bytes) -> None:
+    """Write a diagram, never over a model, weight or document file."""
+    if target.exists() and (target.suffix.lower() in PROTECTED_SUFFIXES or target.name == "summary.txt"):
+        raise UsageError(f"{target}: refusing to overwrite an existing model, weight or document file")
+    temporary = target.with_name(f".{target.name}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, target)
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from .diagram import diagram_for, render_with_graphviz, to_dot, to_mermaid
+
+    results = list(_analyses(args))
+    failures = [(p, a) for p, a in results if isinstance(a, list)]
+    _report_failures(failures)
+    if failures:
+        return EXIT_PROBLEMS
+    if len(results) != 1:
+        raise UsageError("plot draws one model; give one model file")
+    _, analysis = results[0]
+    diagram = diagram_for(analysis, args.nested)
+    if args.format == "mermaid":
+        data = to_mermaid(diagram).encode("utf-8")
+    elif args.format == "dot":
+        data = to_dot(diagram).encode("utf-8")
+    else:
+        try:
+            data = render_with_graphviz(to_dot(diagram), args.format)
+        except RuntimeError as error:
+            raise UsageError(str(error)) from None
+    if args.output:
+        _write_output(Path(args.output), data)
+    elif args.format == "png":
+        raise UsageError("--format png needs --output FILE")
+    else:
+        sys.stdout.write(data.decode("utf-8"))
+    return EXIT_OK
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     from .schema import schema_text
 
@@ -383,6 +463,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="fail any model with more than N parameters")
     check.add_argument("--pattern", action="append", metavar="GLOB",
                        help="file names to collect in folders (default: model.json)")
+    check.add_argument("--oracle", action="store_true",
+                       help="also build each model with the installed Keras and compare layer by layer "
+                            "(needs the oracle extra; imports TensorFlow)")
     check.add_argument("--strict", action="store_true",
                        help="fail, rather than skip, JSON files that are not Keras models")
     check.set_defaults(func=_cmd_check)
@@ -401,6 +484,14 @@ def build_parser() -> argparse.ArgumentParser:
     update = commands.add_parser("update", help="write or refresh summary.txt beside each model")
     common(update)
     update.set_defaults(func=_cmd_update)
+
+    plot = commands.add_parser("plot", help="draw the model as Mermaid or Graphviz DOT (or SVG/PNG via dot)")
+    common(plot)
+    plot.add_argument("--format", choices=("mermaid", "dot", "svg", "png"), default="mermaid")
+    plot.add_argument("--output", metavar="FILE", help="write here instead of standard output")
+    plot.add_argument("--nested", choices=("collapse", "cluster"), default="collapse",
+                      help="draw nested models as one node or as a cluster of their layers")
+    plot.set_defaults(func=_cmd_plot)
 
     schema = commands.add_parser("schema", help="print the JSON Schema for Keras model configs")
     schema.set_defaults(func=_cmd_schema)

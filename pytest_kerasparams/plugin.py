@@ -59,6 +59,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "summary section (ini: kerasparams_report)")
     group.addoption("--no-kerasparams-report", action="store_false", dest="kerasparams_report",
                     help="do not print the kerasparams section, whatever the ini file says")
+    group.addoption("--kerasparams-oracle", action="store_true", default=False, dest="kerasparams_oracle",
+                    help="also build each model with the installed Keras and compare layer by layer "
+                         "(needs the oracle extra; imports TensorFlow)")
     group.addoption("--kerasparams-update", action="store_true", default=False, dest="kerasparams_update",
                     help="write or refresh summary.txt beside each model from the recomputation")
     parser.addini("kerasparams_patterns", type="linelist", default=list(DEFAULT_PATTERNS),
@@ -232,13 +235,18 @@ class KerasModelItem(pytest.Item):
             table = by_folder[folder] = self._build_rules()
         return table
 
+    def _scoped_conftests(self) -> list[tuple[Path, Any]]:
+        """Conftest plugins that apply to this model, farthest first."""
+        here = self.path.resolve().parent
+        scoped = [(directory, plugin) for directory, plugin in _conftest_plugins(self.config)
+                  if directory == here or directory in here.parents]
+        scoped.sort(key=lambda pair: len(pair[0].parts))
+        return scoped
+
     def _build_rules(self) -> RuleTable:
         config = self.config
         settings = _settings(config)
-        here = self.path.resolve().parent
-        scoped = [(directory, plugin) for directory, plugin in _conftest_plugins(config)
-                  if directory == here or directory in here.parents]
-        scoped.sort(key=lambda pair: len(pair[0].parts))
+        scoped = self._scoped_conftests()
         key = settings.plugins + tuple(str(directory) for directory, _ in scoped)
         cache = config.stash[_RULES_KEY]
         if key not in cache:
@@ -275,6 +283,11 @@ class KerasModelItem(pytest.Item):
         assert options.rules is not None
         for message in options.rules.errors:
             check.problems.insert(0, Problem("plugin", display, message))
+        if self.config.getoption("kerasparams_oracle") and check.analysis is not None:
+            from .oracle import cross_check
+
+            conftests = [plugin for _, plugin in self._scoped_conftests()]
+            check.problems.extend(cross_check(check.analysis, _settings(self.config).plugins, conftests))
         if _settings(self.config).update and check.analysis is not None:
             from .update import update_summary  # type: ignore[import-not-found,unused-ignore]
 
@@ -282,8 +295,7 @@ class KerasModelItem(pytest.Item):
             check = check_model_file(self.path, options, display=display)
         self.user_properties.extend(_properties(check))
         if check.skipped is not None and not check.problems:
-            # Reported at the model file, not at this line of the plugin.
-            raise pytest.skip.Exception(check.skipped, _use_item_location=True)
+            pytest.skip(check.skipped)
         if check.problems:
             raise KerasParamsFailure(check)
 
