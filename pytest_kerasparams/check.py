@@ -125,9 +125,13 @@ def check_stored(result: ModelCheck, path: Path, options: CheckOptions) -> list[
     summary_path = path.parent / SUMMARY_FILE
     if summary_path.is_file():
         problems.extend(_check_summary_file(result, summary_path, _join(shown_dir, SUMMARY_FILE)))
-    if options.check_documents and options.extra_documents:
-        documents = [(Path(d), _display(d)) for d in options.extra_documents]
-        problems.extend(check_document_summaries(result, documents))
+    if options.check_documents:
+        documents = model_documents(path, options)
+        if documents:
+            problems.extend(check_document_summaries(result, [(Path(d), d) for d in documents], os.fspath(path)))
+            from .sources.documents import check_documents
+
+            problems.extend(check_documents(documents, {os.fspath(path): result.analysis}))
     report = result.analysis.report
     weight_problems, notes = check_weight_files(path, report, shown_dir)
     problems.extend(weight_problems)
@@ -135,6 +139,37 @@ def check_stored(result: ModelCheck, path: Path, options: CheckOptions) -> list[
     problems.extend(check_manifest(result.analysis))
     problems.extend(_check_budget(result, path, options))
     return problems
+
+
+def _shown_document(path: str) -> str:
+    """A document as the user would name it: relative to the working folder when inside it."""
+    relative = os.path.relpath(path)
+    return _display(path if relative.startswith("..") else relative)
+
+
+def model_documents(path: Path, options: CheckOptions) -> list[str]:
+    """Markdown files and notebooks that may describe this model: beside it, in parent folders up to
+    the rootdir, and any named explicitly."""
+    root = options.rootdir or os.fspath(path.parent)
+    found = [_shown_document(d) for d in _cached_documents(os.path.abspath(path.parent), os.path.abspath(root))]
+    for extra in options.extra_documents:
+        shown = _display(extra)
+        if shown not in found:
+            found.append(shown)
+    return found
+
+
+_DOCUMENT_CACHE: dict[tuple[str, str], list[str]] = {}
+
+
+def _cached_documents(folder: str, root: str) -> list[str]:
+    """Folder listings are shared by every model in a folder; list each folder once per process."""
+    from .sources.documents import find_documents
+
+    key = (folder, root)
+    if key not in _DOCUMENT_CACHE:
+        _DOCUMENT_CACHE[key] = find_documents(os.path.join(folder, "model.json"), root)
+    return _DOCUMENT_CACHE[key]
 
 
 def _join(folder: str, name: str) -> str:
@@ -158,15 +193,21 @@ def _check_summary_file(result: ModelCheck, summary_path: Path, shown: str) -> l
     return problems
 
 
-def check_document_summaries(result: ModelCheck, documents: list[tuple[Path, str]]) -> list[Problem]:
+def check_document_summaries(result: ModelCheck, documents: list[tuple[Path, str]],
+                             model_path: str | None = None) -> list[Problem]:
     """Summaries of this model pasted into Markdown, text or notebook files, compared like summary.txt.
 
     Tables of other models (another ``Model: "name"``, or rows naming other
     layers) are left alone.
     """
     assert result.analysis is not None
+    from .sources.documents import attributed_lines
+
     report = result.analysis.report
     found, failures = find_summaries(report.spec.name if report.spec.name else None, report.rows, documents)
+    about = {shown: attributed_lines(path, model_path) for path, shown in documents} if model_path else {}
+    if model_path:
+        found = [stored for stored in found if stored.line in about.get(stored.path, set())]
     problems = [Problem("summary", shown, reason) for shown, reason in failures]
     result.summaries.extend(found)
     for stored in found:

@@ -6,6 +6,7 @@ computes nothing of its own, so explanations can never disagree with checks.
 
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
 from .api import Formula, Shape, Variable
@@ -136,9 +137,27 @@ def explain_model(report: ModelReport, layer: str | None = None) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _markdown_gate_table(variables: Iterable[Variable]) -> list[str]:
+    rows = gate_table(variables, "")
+    if not rows:
+        return []
+    cells = [re.split(r"\s{2,}", row.strip()) for row in rows]
+    width = len(cells[0])
+    out = ["| " + " | ".join(cells[0]) + " |", "|" + " --- |" * width]
+    out += ["| " + " | ".join(row) + " |" for row in cells[1:] if len(row) == width]
+    return out
+
+
 def explain_model_markdown(report: ModelReport, title: str, layer: str | None = None) -> str:
     """Markdown for pasting into docs; its formulas check clean against the model."""
-    lines = [f"## {title}", ""]
+    lines = [f"## {title}: {report.spec.name} ({report.spec.class_name})", ""]
+    if layer is None:
+        lines += ["| layer | output shape | params |", "| --- | --- | ---: |"]
+        for row in report.rows:
+            output = row.summary_output()
+            shown = "?" if output is None else fmt_shapes(output) if isinstance(output, list) else fmt_shape(output)
+            lines.append(f"| {row.name} ({row.class_name}) | {shown} | {row.params:,} |")
+        lines.append("")
     for row in report.rows:
         if layer is not None and row.name != layer:
             continue
@@ -148,10 +167,17 @@ def explain_model_markdown(report: ModelReport, title: str, layer: str | None = 
         outputs = fmt_shapes(row.output_shapes[0]) if row.output_shapes else "?"
         lines.append(f"- Input shape {inputs}, output shape {outputs}.")
         if row.result is not None:
+            for note in row.result.shape_notes:
+                lines.append(f"- Output {note}")
             for item in row.result.formulas:
                 label = f"{item.label[0].upper()}{item.label[1:]}: " if item.label else ""
                 lines.append(f"- {label}{item.render()}")
         lines.append(f"- Parameters: {row.params:,}")
+        table = _markdown_gate_table(row.variables)
+        if table:
+            lines += ["", *table]
         lines.append("")
-    lines.append(f"Total params: {report.total:,}")
+    if layer is None:
+        lines.append(f"Total params: {report.total:,} ({report.trainable:,} trainable, "
+                     f"{report.non_trainable:,} non-trainable)")
     return "\n".join(lines) + "\n"

@@ -278,6 +278,27 @@ def _mentioned_model(text: str, models: list[_ModelRef], document_dir: str) -> _
     return best[1]
 
 
+def _names_a_model_on_disk(text: str, document_dir: str) -> bool:
+    """Whether the line names a model file (or a folder holding ``model.json``) that exists.
+
+    A section about a model that is not being checked must not be attributed to
+    the one that is: the caller then forgets the current model.
+    """
+    if len(text) > MAX_MENTION_LINE_CHARS:
+        return False
+    candidates = [m.group() for m in _PATH_TOKEN.finditer(text)] + [m.group(1) for m in _QUOTED.finditer(text)]
+    for token in candidates[:20]:
+        candidate = os.path.join(document_dir, token.replace("\\_", "_"))
+        try:
+            if candidate.endswith(".json") and os.path.isfile(candidate):
+                return True
+            if os.path.isfile(os.path.join(candidate, "model.json")):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
 # ---------------------------------------------------------------------------
 # Which layer a heading is about
 
@@ -672,6 +693,32 @@ def _home_model(document: str, refs: list[_ModelRef]) -> _ModelRef | None:
     return best
 
 
+def attributed_lines(path: str | os.PathLike[str], model_path: str | os.PathLike[str]) -> set[int]:
+    """File lines of a document that are about one model, by the same rules formulas follow.
+
+    A document in the model's folder is about it until another model is named;
+    elsewhere, from a mention of the model until another model is named.
+    """
+    document = os.fspath(path)
+    lines, problems = read_document(document)
+    if problems:
+        return set()
+    refs = _model_refs({os.fspath(model_path): None})
+    current = _home_model(document, refs)
+    document_dir = os.path.dirname(os.path.abspath(document))
+    about: set[int] = set()
+    for line in lines:
+        mentioned = _mentioned_model(line.text, refs, document_dir)
+        if mentioned is not None:
+            current = mentioned
+        elif current is not None and _names_a_model_on_disk(line.text, document_dir):
+            current = None
+        number = line.file_line()
+        if current is not None and number is not None:
+            about.add(number)
+    return about
+
+
 def check_document(path: str | os.PathLike[str], analyses: Mapping[str | os.PathLike[str], Any]) -> list[Problem]:
     """Problems with the formulas of one Markdown file or notebook."""
     return audit_document(path, analyses)[1]
@@ -702,6 +749,8 @@ def audit_document(path: str | os.PathLike[str], analyses: Mapping[str | os.Path
         mentioned = _mentioned_model(line.text, refs, document_dir) if refs else None
         if mentioned is not None and (state.model is None or state.model.ref is not mentioned):
             state.model, state.layer, state.cursor = view(mentioned), None, -1
+        elif mentioned is None and state.model is not None and _names_a_model_on_disk(line.text, document_dir):
+            state.model, state.layer, state.cursor = None, None, -1  # a section about another model
         if line.code or state.model is None:
             continue
         resolved = _resolve_layer(line.text, state.model, state.cursor, line.heading)
