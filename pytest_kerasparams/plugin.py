@@ -137,6 +137,16 @@ def _settings(config: pytest.Config) -> Settings:
     return config.stash[_SETTINGS_KEY]
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Report a skipped model at the model file, not at the line of this plugin that skipped it."""
+    report = yield
+    if (isinstance(item, KerasModelItem) and report.skipped and call.when == "call"
+            and isinstance(report.longrepr, tuple) and len(report.longrepr) == 3):
+        report.longrepr = (os.fspath(item.path), 1, report.longrepr[2])
+    return report
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if _settings(parent.config).matches(file_path.name):
         return KerasModelFile.from_parent(parent, path=file_path)
