@@ -148,6 +148,10 @@ class LayerCall:
     """The file's Keras era: ``keras1``, ``keras2``, ``tf-keras``, ``keras3`` or ``tfjs``."""
     compute_inner: Callable[[Mapping[str, Any], tuple[Shape, ...]], LayerResult] | None = None
     """Runs the rule of a wrapped layer ``{"class_name", "config"}`` on shapes."""
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    """Plain (non-tensor) call arguments recorded in the inbound node, e.g. ``return_attention_scores``."""
+    input_names: tuple[str, ...] = ()
+    """Each input's role: ``inputs`` when passed positionally, else the keyword (``value``, ``key``, ...)."""
 
     @property
     def input_shape(self) -> Shape:

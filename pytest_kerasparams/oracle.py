@@ -97,7 +97,8 @@ def _keras_output(layer: Any, flavor: str) -> Any:
         shapes = [_shape(t.shape) for t in layer._inbound_nodes[0].output_tensors]  # no public per-node API
     else:
         out = layer.get_output_shape_at(0)
-        shapes = [_shape(s) for s in out] if isinstance(out, list) else [_shape(out)]
+        several = isinstance(out, (list, tuple)) and bool(out) and isinstance(out[0], (list, tuple))
+        shapes = [_shape(s) for s in out] if several else [_shape(out)]
     return shapes[0] if len(shapes) == 1 else shapes
 
 

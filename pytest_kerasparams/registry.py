@@ -24,6 +24,8 @@ BUILTIN_RULE_MODULES = (
     "pytest_kerasparams.rules.normalization",
     "pytest_kerasparams.rules.merging",
     "pytest_kerasparams.rules.reshaping",
+    "pytest_kerasparams.rules.attention",
+    "pytest_kerasparams.rules.preprocessing",
 )
 
 

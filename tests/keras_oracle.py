@@ -40,10 +40,8 @@ def _first_node_outputs(layer: Any, flavor: str) -> Any:
             out = layer.get_output_shape_at(0)
         except Exception:
             out = layer.output_shape
-        if isinstance(out, list):
-            shapes = [_shape(s) for s in out]
-        else:
-            shapes = [_shape(out)]
+        several = isinstance(out, (list, tuple)) and bool(out) and isinstance(out[0], (list, tuple))
+        shapes = [_shape(s) for s in out] if several else [_shape(out)]
     return shapes[0] if len(shapes) == 1 else shapes
 
 
