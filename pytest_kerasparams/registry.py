@@ -100,7 +100,10 @@ def make_plugin_manager(*, entry_points: bool = True, modules: Iterable[str] = (
                 errors.append(f"plugin {entry.name!r} ({entry.value}) failed to load: {type(error).__name__}: {error}")
     for module_name in modules:
         try:
-            manager.register(importlib.import_module(module_name), name=module_name)
+            module = importlib.import_module(module_name)
+            if manager.is_registered(module):
+                continue  # a built-in (or entry-point) plugin named again: once is enough
+            manager.register(module, name=module_name)
         except Exception as error:
             errors.append(f"plugin module {module_name!r} failed to load: {type(error).__name__}: {error}")
     return manager, errors
