@@ -95,9 +95,9 @@ def check_model_file(path: str | os.PathLike[str], options: CheckOptions | None 
         result.problems.append(Problem("not-keras", shown, "is not a Keras model config "
                                        "(no class_name and config, and no TensorFlow.js modelTopology)", 1, 1))
         return result
-    for key in document.duplicate_keys:
+    for key, line, column in document.duplicate_locations():
         result.problems.append(Problem("invalid-json", shown, f"repeats the key {key!r} in one object; "
-                                       "Keras would silently keep only the last value"))
+                                       "Keras would silently keep only the last value", line, column))
     try:
         result.analysis = analyze_document(document, options.rules)
     except SchemaErrors as error:
@@ -178,7 +178,12 @@ def _join(folder: str, name: str) -> str:
 
 def _check_summary_file(result: ModelCheck, summary_path: Path, shown: str) -> list[Problem]:
     assert result.analysis is not None
+    from .limits import current_limits, limit_message
+
     try:
+        size = summary_path.stat().st_size
+        if size > current_limits().max_file_bytes:
+            return [Problem("limit", shown, limit_message(f"is {size:,} bytes", "max_file_bytes"))]
         text = summary_path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         return [Problem("summary", shown, f"cannot be read as UTF-8 text: {error}")]

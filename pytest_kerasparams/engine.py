@@ -9,8 +9,7 @@ from .api import LayerCall, LayerResult, RuleError, Shape, Variable
 from .graph import MODEL_CLASSES, GraphError, LayerSpec, ModelSpec, TensorRef, _read_model_object
 from .registry import RuleTable
 
-MAX_DIMENSION = 2**48
-"""Dimensions past this are refused: no real tensor has them, and they only serve to exhaust memory."""
+from .limits import dimension_problem, parameters_problem  # noqa: E402
 
 
 class EngineError(Exception):
@@ -115,14 +114,29 @@ def _check_result(result: Any, plugin: str, layer: LayerSpec) -> LayerResult:
         for dim in shape:
             if dim is not None and (not isinstance(dim, int) or isinstance(dim, bool) or dim < 0):
                 raise fault(f"returned the output shape {shape!r} with an invalid dimension {dim!r}")
-            if dim is not None and dim > MAX_DIMENSION:
-                raise EngineError("limit", f"layer {layer.name} would output a dimension of {dim:,}, "
-                                  f"over the limit of {MAX_DIMENSION:,}", layer)
+            why = dimension_problem(dim) if dim is not None else None
+            if why:
+                raise EngineError("limit", f"layer {layer.name} would output {why}", layer)
     for variable in result.variables:
         if not isinstance(variable, Variable) or not all(
                 isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in variable.shape):
             raise fault(f"returned the variable {variable!r} with an invalid shape")
+        why = parameters_problem(variable.size, f"the size of its variable {variable.name}")
+        if why:
+            raise EngineError("limit", f"layer {layer.name}: {why}", layer)
     return result
+
+
+def keras_operation_key(class_name: str, module: str | None) -> str | None:
+    """``keras.ops.Add`` for a Keras 3 ``keras.ops`` call in a functional graph, else ``None``.
+
+    Keras 3 serializes ``x + y`` or ``keras.ops.concatenate`` as nodes whose class names
+    (``Add``, ``Multiply``, ``Concatenate``) collide with layers but whose module is
+    ``keras.src.ops.*``; they broadcast and take constants, so layer rules must not apply.
+    """
+    if module and module.startswith("keras.src.ops"):
+        return f"keras.ops.{class_name}"
+    return None
 
 
 class Engine:
@@ -137,16 +151,27 @@ class Engine:
 
     def run_rule(self, layer: LayerSpec, class_name: str, config: Mapping[str, Any],
                  shapes: tuple[Shape, ...], flavor: str, kwargs: Mapping[str, Any] | None = None,
+                 input_names: tuple[str, ...] = (),
                  ) -> tuple[LayerResult, str]:
         if class_name in MODEL_CLASSES:
-            inner = _read_model_object({"class_name": class_name, "config": config}, layer.json_path,
-                                       flavor, nested=True)
-            report = self.compute(inner, shapes)
+            try:
+                inner = _read_model_object({"class_name": class_name, "config": config}, layer.json_path,
+                                           flavor, nested=True)
+            except GraphError as error:
+                raise EngineError("graph", f"layer {layer.name} wraps a {class_name} that {error.message}",
+                                  layer) from None
+            report = self.compute(inner, shapes, frozen=config.get("trainable") is False)
             return LayerResult(report.output_shapes, tuple(report.variables)), "kerasparams.builtin"
-        entry = self.rules.get(class_name)
+        operation = keras_operation_key(class_name, layer.module if class_name == layer.class_name else None)
+        entry = self.rules.get(operation or class_name)
         if entry is None:
+            if operation:
+                raise EngineError("no-rule", f"no rule for the Keras 3 operation {operation} (module {layer.module}); "
+                                  f"it is a keras.ops call, not the {class_name} layer", layer)
             raise EngineError("no-rule", f"no rule for layer class {class_name}"
-                              + (f" (module {layer.module})" if layer.module else ""), layer)
+                              + (f" (module {layer.module})" if layer.module else "")
+                              + (" in this Keras 1 file (keras_version 1.x): Keras 1 layers are read where their "
+                                 "rules know the old argument names" if flavor == "keras1" else ""), layer)
         rule, plugin = entry
 
         def compute_inner(inner_layer: Mapping[str, Any], inner_shapes: tuple[Shape, ...]) -> LayerResult:
@@ -155,7 +180,7 @@ class Engine:
                 raise RuleError("wraps a layer that has no class_name and config")
             return self.run_rule(layer, inner_layer["class_name"], inner_layer["config"], inner_shapes, flavor)[0]
 
-        call = LayerCall(class_name, config, shapes, flavor, compute_inner)
+        call = LayerCall(class_name, config, shapes, flavor, compute_inner, kwargs or {}, input_names)
         try:
             result = rule(call)
         except EngineError:
@@ -186,12 +211,13 @@ class _ModelRun:
                 self.overrides[ref.layer] = shape
 
     def run(self) -> ModelReport:
+        self._check_inputs()
         for layer in self.model.layers:
             if layer.is_input:
                 self._input(layer)
             for index in range(len(layer.calls)):
                 self._call(layer, index)
-        shapes = tuple(self._tensor(ref, ("output_layers",)) for ref in self.model.outputs)
+        shapes = tuple(self._tensor(ref, ("output_layers",), endpoint=True) for ref in self.model.outputs)
         return ModelReport(self.model, [self.reports[l.name] for l in self.model.layers], shapes)
 
     def _input(self, layer: LayerSpec) -> tuple[Shape, ...]:
@@ -201,39 +227,64 @@ class _ModelRun:
             if shape is None:
                 raise EngineError("graph", f"input layer {layer.name} has no known shape", layer)
             for dim in shape:
-                if dim is not None and dim > MAX_DIMENSION:
-                    raise EngineError("limit", f"input layer {layer.name} declares a dimension of {dim:,}, "
-                                      f"over the limit of {MAX_DIMENSION:,}", layer)
+                why = dimension_problem(dim) if dim is not None else None
+                if why:
+                    raise EngineError("limit", f"input layer {layer.name} declares {why}", layer)
             self.outputs[key] = (shape,)
             report = self.reports[layer.name]
             report.output_shapes.append((shape,))
             report.input_shapes.append((shape,))
         return self.outputs[key]
 
-    def _node_index(self, layer: LayerSpec, node: int) -> int:
-        offset = layer.model.node_offset if layer.model is not None else 0
-        index = node - offset
-        if not 0 <= index < len(layer.calls) and 0 <= node < len(layer.calls):
-            index = node
-        return index
+    @staticmethod
+    def _node_index(layer: LayerSpec, node: int, endpoint: bool = False) -> int:
+        """The call a reference names: nested models may keep an internal node 0 (see graph.py)."""
+        if layer.model is None:
+            return node
+        offset = layer.model.output_node_offset if endpoint else layer.model.node_offset
+        return node - offset if node >= offset else node
 
-    def _tensor(self, ref: TensorRef, where: tuple[str | int, ...]) -> Shape:
+    def _tensor(self, ref: TensorRef, where: tuple[str | int, ...], endpoint: bool = False,
+                consumer: LayerSpec | None = None) -> Shape:
+        """The shape a reference names; ``consumer`` is the layer whose call holds it (none for outputs)."""
+        who = f"layer {consumer.name} takes" if consumer is not None else f"{where[-1]} names"
+
+        def fault(message: str) -> EngineError:
+            return EngineError("graph", message, consumer, self.model.json_path + where)
+
         layer = self.by_name.get(ref.layer)
         if layer is None:
-            raise EngineError("graph", f"refers to layer {ref.layer!r}, which the model does not have",
-                              None, self.model.json_path + where)
+            raise fault(f"{who} layer {ref.layer!r}, which the model does not have")
         if layer.is_input:
             outputs = self._input(layer)
         else:
-            index = self._node_index(layer, ref.node)
+            index = self._node_index(layer, ref.node, endpoint)
             if not 0 <= index < len(layer.calls):
-                raise EngineError("graph", f"refers to node {ref.node} of layer {ref.layer}, "
-                                  f"which has {len(layer.calls)} node(s)", None, self.model.json_path + where)
+                raise fault(f"{who} node {ref.node} of layer {ref.layer}, which has {len(layer.calls)} "
+                            f"inbound node(s){self._offset_note(layer, endpoint)}")
             outputs = self._call(layer, index)
         if not 0 <= ref.tensor < len(outputs):
-            raise EngineError("graph", f"refers to output {ref.tensor} of layer {ref.layer}, "
-                              f"which has {len(outputs)} output(s)", None, self.model.json_path + where)
+            raise fault(f"{who} output {ref.tensor} of layer {ref.layer} (node {ref.node}), "
+                        f"which has {len(outputs)} output(s)")
         return outputs[ref.tensor]
+
+    @staticmethod
+    def _offset_note(layer: LayerSpec, endpoint: bool) -> str:
+        if layer.model is None:
+            return ""
+        offset = layer.model.output_node_offset if endpoint else layer.model.node_offset
+        return f" (nested model: its calls are numbered from {offset})" if offset else ""
+
+    def _check_inputs(self) -> None:
+        for index, ref in enumerate(self.model.inputs):
+            layer = self.by_name.get(ref.layer)
+            where = self.model.json_path + ("input_layers", index)
+            if layer is None:
+                raise EngineError("graph", f"input_layers names layer {ref.layer!r}, which the model does not have",
+                                  None, where)
+            if not layer.is_input:
+                raise EngineError("graph", f"input_layers names layer {ref.layer} ({layer.class_name}); "
+                                  "a model input must be an InputLayer", layer, where)
 
     def _call(self, layer: LayerSpec, index: int) -> tuple[Shape, ...]:
         """Compute one call, resolving its inputs first, without recursion."""
@@ -256,7 +307,8 @@ class _ModelRun:
                 source_index = self._node_index(source, ref.node)
                 if not 0 <= source_index < len(source.calls):
                     raise EngineError("graph", f"layer {current.name} takes node {ref.node} of layer "
-                                      f"{ref.layer}, which has {len(source.calls)} node(s)", current)
+                                      f"{ref.layer}, which has {len(source.calls)} inbound node(s)"
+                                      f"{self._offset_note(source, False)}", current)
                 if (source.name, source_index) not in self.outputs:
                     pending.append((source, source_index))
             if pending:
@@ -265,9 +317,12 @@ class _ModelRun:
                                       current)
                 in_progress.add(key)
                 for item in pending:
+                    if item[0] is current:
+                        raise EngineError("graph", f"layer {current.name} takes its own output as its input "
+                                          "(a cycle)", current)
                     if (item[0].name, item[1]) in in_progress:
-                        raise EngineError("graph", f"layers {current.name} and {item[0].name} form a cycle",
-                                          current)
+                        raise EngineError("graph", f"layers {current.name} and {item[0].name} take each other's "
+                                          "output as input (a cycle)", current)
                     stack.append(item)
                 continue
             stack.pop()
@@ -277,9 +332,14 @@ class _ModelRun:
 
     def _evaluate(self, layer: LayerSpec, index: int) -> None:
         call = layer.calls[index]
-        shapes = tuple(self._tensor(ref, layer.json_path[len(self.model.json_path):]) for ref in call.inputs)
+        shapes = tuple(self._tensor(ref, layer.json_path[len(self.model.json_path):], consumer=layer)
+                       for ref in call.inputs)
         report = self.reports[layer.name]
         if layer.model is not None:
+            if len(shapes) != len(layer.model.inputs):
+                raise EngineError("shape", f"layer {layer.name} ({layer.class_name}) takes "
+                                  f"{len(layer.model.inputs)} input(s) but is called on {len(shapes)}: "
+                                  f"{', '.join(map(str, shapes))}", layer)
             nested = self.engine.compute(layer.model, shapes, self.frozen)
             if index == 0:
                 report.nested = nested
@@ -287,7 +347,7 @@ class _ModelRun:
             outputs = nested.output_shapes
         else:
             result, plugin = self.engine.run_rule(layer, layer.class_name, layer.config, shapes,
-                                                  self.model.flavor, call.kwargs)
+                                                  self.model.flavor, call.kwargs, call.input_names)
             if index == 0:
                 report.result = result
                 report.plugin = plugin

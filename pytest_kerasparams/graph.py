@@ -15,6 +15,11 @@ from typing import Any, Mapping
 from .api import Shape
 
 MODEL_CLASSES = frozenset({"Sequential", "Model", "Functional"})
+
+
+def _is_model_class(class_name: object) -> bool:
+    """Whether a (possibly malformed) ``class_name`` names a model; never raises on lists or objects."""
+    return isinstance(class_name, str) and class_name in MODEL_CLASSES
 INPUT_CLASS = "InputLayer"
 
 
@@ -79,7 +84,15 @@ class ModelSpec:
     json_path: tuple[str | int, ...]
     trainable: bool = True
     node_offset: int = 0
-    """Outer node indices of this model start here (1 where Keras keeps an internal first node)."""
+    """Where the outer graph's inbound-node references to this nested model start counting its calls:
+    1 where the writer kept an internal first node (tf.keras, TF.js, Keras 2.2+), 0 otherwise."""
+    endpoint_node_offset: int | None = None
+    """The same for the outer model's ``input_layers``/``output_layers``, when it differs: Keras 3
+    writes raw call indices inside nodes but offsets a nested Functional's endpoints by one."""
+
+    @property
+    def output_node_offset(self) -> int:
+        return self.node_offset if self.endpoint_node_offset is None else self.endpoint_node_offset
 
     @property
     def summary_layers(self) -> list[LayerSpec]:
@@ -103,8 +116,53 @@ def detect_flavor(data: Mapping[str, Any]) -> str:
     if version.startswith("1."):
         return "keras1"
     if version:
-        return "tf-keras" if "module" in data or "build_config" in data else "keras2"
+        return "tf-keras" if "module" in data or "build_config" in data or _has_module_keys(data) else "keras2"
+    era = _era_from_layers(data)
+    if era == "keras3":
+        return era
+    if era == "tf-keras":
+        return "tf-keras" if "module" in data or _has_module_keys(data) else "keras2"
     return "keras3" if "module" in data or "registered_name" in data else "keras2"
+
+
+def _era_from_layers(model: Any, depth: int = 0) -> str | None:
+    """``keras3`` or ``tf-keras`` from the layers themselves, for files without ``keras_version``.
+
+    A ``.keras`` archive's config.json has no version, whether Keras 3 or tf-keras wrote it.
+    Keras 3 alone writes dict nodes, ``batch_shape`` and ``DTypePolicy`` objects; tf-keras
+    writes ``batch_input_shape`` on its input layers.
+    """
+    config = model.get("config") if isinstance(model, dict) else None
+    layers = config.get("layers") if isinstance(config, dict) else config
+    if not isinstance(layers, list) or depth > 16:
+        return None
+    found: str | None = None
+    for layer in layers:
+        if not isinstance(layer, dict):
+            continue
+        nodes = layer.get("inbound_nodes")
+        if isinstance(nodes, list) and any(isinstance(node, dict) for node in nodes):
+            return "keras3"
+        layer_config = layer.get("config")
+        if isinstance(layer_config, dict):
+            dtype = layer_config.get("dtype")
+            if "batch_shape" in layer_config or isinstance(dtype, dict) and dtype.get("class_name") == "DTypePolicy":
+                return "keras3"
+            if "batch_input_shape" in layer_config:
+                found = "tf-keras"
+        if _is_model_class(layer.get("class_name")):
+            found = _era_from_layers(layer, depth + 1) or found
+            if found == "keras3":
+                return found
+    return found
+
+
+def _has_module_keys(model: Mapping[str, Any]) -> bool:
+    """tf-keras 2.13+ writes ``module``/``build_config`` on every layer (not on the top level)."""
+    config = model.get("config")
+    layers = config.get("layers") if isinstance(config, dict) else config
+    return isinstance(layers, list) and any(
+        isinstance(layer, dict) and ("module" in layer or "build_config" in layer) for layer in layers)
 
 
 def unwrap(data: Any) -> tuple[Mapping[str, Any], tuple[str | int, ...], str]:
@@ -132,23 +190,36 @@ def _json_type(value: Any) -> str:
 def read_model(data: Any) -> ModelSpec:
     """Build the layer graph of a decoded model file."""
     config, path, flavor = unwrap(data)
-    if flavor == "tfjs" and isinstance(config, dict):
-        version = str(config.get("keras_version") or data.get("modelTopology", {}).get("keras_version") or "")
-        flavor = "tfjs"
-        _ = version
-    return _read_model_object(config, path, flavor)
+    return _read_model_object(config, path, flavor, names=_AutoNames())
 
 
-def _read_model_object(obj: Any, path: tuple[str | int, ...], flavor: str, nested: bool = False) -> ModelSpec:
+class _AutoNames:
+    """Names for models the file leaves unnamed (Keras 2.0-2.2.2 Sequentials are bare lists).
+
+    Keras names them as it deserializes, outer model first: ``sequential``, ``sequential_1``, ...
+    """
+
+    def __init__(self) -> None:
+        self.used: dict[str, int] = {}
+
+    def next(self, prefix: str) -> str:
+        count = self.used.get(prefix, 0)
+        self.used[prefix] = count + 1
+        return prefix if count == 0 else f"{prefix}_{count}"
+
+
+def _read_model_object(obj: Any, path: tuple[str | int, ...], flavor: str, nested: bool = False,
+                       names: _AutoNames | None = None) -> ModelSpec:
     if not isinstance(obj, dict) or "class_name" not in obj:
         raise GraphError("is not a Keras model config (no class_name)", path)
     class_name = obj.get("class_name")
-    if class_name not in MODEL_CLASSES:
+    if not _is_model_class(class_name):
         raise GraphError(f"has class_name {class_name!r}, not Sequential, Functional or Model", path + ("class_name",))
     config = obj.get("config")
+    names = names or _AutoNames()
     if class_name == "Sequential":
-        return _read_sequential(config, path + ("config",), flavor, nested)
-    return _read_functional(config, path + ("config",), flavor, class_name)
+        return _read_sequential(config, path + ("config",), flavor, nested, names)
+    return _read_functional(config, path + ("config",), flavor, class_name, names)
 
 
 def _shape(value: Any, path: tuple[str | int, ...]) -> Shape:
@@ -180,6 +251,9 @@ def declared_input_shape(config: Mapping[str, Any], path: tuple[str | int, ...],
         return (None, length) if isinstance(length, int) and not isinstance(length, bool) else None
     dim = config.get("input_dim")
     if isinstance(dim, int) and not isinstance(dim, bool):
+        if "input_length" in config:  # Keras 1/2 recurrent layers: (timesteps, features)
+            length = config["input_length"]
+            return (None, length if isinstance(length, int) and not isinstance(length, bool) else None, dim)
         return (None, dim)
     return None
 
@@ -192,13 +266,16 @@ def _layer_list(config: Any, path: tuple[str | int, ...]) -> tuple[list[Any], tu
     raise GraphError("has no list of layers", path)
 
 
-def _layer_spec(obj: Any, path: tuple[str | int, ...], flavor: str) -> LayerSpec:
+def _layer_spec(obj: Any, path: tuple[str | int, ...], flavor: str, names: _AutoNames) -> LayerSpec:
     if not isinstance(obj, dict):
         raise GraphError(f"a layer must be an object, not a JSON {_json_type(obj)}", path)
     class_name = obj.get("class_name")
     if not isinstance(class_name, str) or not class_name:
         raise GraphError("a layer has no class_name", path)
-    config = obj.get("config")
+    config = raw_config = obj.get("config")
+    if class_name == "Sequential" and isinstance(raw_config, list):  # Keras 2.0-2.2.2: a bare list of layers
+        given = obj.get("name")
+        config = {"name": given if isinstance(given, str) and given else names.next("sequential"), "layers": raw_config}
     if not isinstance(config, dict):
         raise GraphError(f"layer of class {class_name} has no config object", path + ("config",))
     name = obj.get("name", config.get("name"))
@@ -206,8 +283,11 @@ def _layer_spec(obj: Any, path: tuple[str | int, ...], flavor: str) -> LayerSpec
         raise GraphError(f"a {class_name} layer has no name", path + ("config",))
     module = obj.get("module") if isinstance(obj.get("module"), str) else None
     layer = LayerSpec(name, class_name, config, path, module)
-    if class_name in MODEL_CLASSES:
-        layer.model = _read_model_object(obj, path, flavor, nested=True)
+    if _is_model_class(class_name):
+        if isinstance(raw_config, list):
+            layer.model = _read_sequential(raw_config, path + ("config",), flavor, True, names)
+        else:
+            layer.model = _read_model_object(obj, path, flavor, nested=True, names=names)
         layer.model.name = name
         layer.model.trainable = layer.trainable
     elif class_name == INPUT_CLASS:
@@ -217,17 +297,19 @@ def _layer_spec(obj: Any, path: tuple[str | int, ...], flavor: str) -> LayerSpec
     return layer
 
 
-def _read_sequential(config: Any, path: tuple[str | int, ...], flavor: str, nested: bool = False) -> ModelSpec:
+def _read_sequential(config: Any, path: tuple[str | int, ...], flavor: str, nested: bool,
+                     names: _AutoNames) -> ModelSpec:
     items, items_path = _layer_list(config, path)
-    name = config.get("name", "sequential") if isinstance(config, dict) else "sequential"
+    name = config.get("name") if isinstance(config, dict) else None
+    name = name if isinstance(name, str) and name else names.next("sequential")
     layers: list[LayerSpec] = []
-    names: set[str] = set()
+    seen: set[str] = set()
     for index, item in enumerate(items):
-        layer = _layer_spec(item, items_path + (index,), flavor)
-        if layer.name in names:
+        layer = _layer_spec(item, items_path + (index,), flavor, names)
+        if layer.name in seen:
             raise GraphError(f"two layers are named {layer.name!r}; Keras requires unique names",
                              items_path + (index,), layer.name)
-        names.add(layer.name)
+        seen.add(layer.name)
         layers.append(layer)
     if not layers:
         raise GraphError("has no layers", items_path)
@@ -240,6 +322,8 @@ def _read_sequential(config: Any, path: tuple[str | int, ...], flavor: str, nest
         chain = list(layers[1:])
     else:
         shape = declared_input_shape(first.config, first.json_path + ("config",), first.class_name)
+        if shape is None and first.model is not None:
+            shape = _first_input_shape(first.model)
         if shape is None and isinstance(config, dict):
             build = config.get("build_input_shape")
             if build is not None:
@@ -258,27 +342,56 @@ def _read_sequential(config: Any, path: tuple[str | int, ...], flavor: str, nest
             raise GraphError(f"input layer {layer.name} is not the first layer of the Sequential model",
                              layer.json_path, layer.name)
         layer.calls = [CallSpec((previous,), ("inputs",))]
-        previous = TensorRef(layer.name, _outer_node_offset(layer, flavor), 0)
+        if layer.model is not None:
+            layer.model.node_offset = 0  # the references here are our own: call 0 is node 0
+        previous = TensorRef(layer.name, 0, 0)
     model.outputs = [previous]
-    model.node_offset = 0 if flavor == "keras3" or not first.is_input and shape is None else 1
     return model
 
 
-def _outer_node_offset(layer: LayerSpec, flavor: str) -> int:
-    """Node index of a layer's first outer call: 1 for models that keep an internal node."""
-    if layer.model is None:
-        return 0
-    return layer.model.node_offset
+def _first_input_shape(model: ModelSpec) -> Shape | None:
+    """The declared shape of a nested model's first input, which a Sequential around it adopts."""
+    if not model.inputs:
+        return None
+    first = model.layer(model.inputs[0].layer)
+    return first.input_shape if first is not None else None
 
 
-def _read_functional(config: Any, path: tuple[str | int, ...], flavor: str, class_name: str) -> ModelSpec:
+def _infer_node_offsets(model: ModelSpec, keras3_references: bool) -> None:
+    """Decide, per nested model, where references to its calls start counting.
+
+    Keras 3 writes raw call indices inside nodes, and offsets a nested Functional (not a Sequential)
+    by one in ``input_layers``/``output_layers``. Earlier writers offset both by one when the nested
+    model kept an internal node (Keras 2.2+, tf.keras with an input shape, TF.js) and by zero
+    otherwise (Keras 2.0-2.1, tf.keras Sequentials without one); every written call is referenced,
+    so the smallest index that refers to a nested model is its offset.
+    """
+    nested = [layer for layer in model.layers if layer.model is not None]
+    if not nested:
+        return
+    if keras3_references:
+        for layer in nested:
+            layer.model.node_offset = 0
+            layer.model.endpoint_node_offset = 0 if layer.class_name == "Sequential" else 1
+        return
+    smallest: dict[str, int] = {}
+    references = [ref for layer in model.layers for call in layer.calls for ref in call.inputs]
+    for ref in references + model.inputs + model.outputs:
+        smallest[ref.layer] = min(ref.node, smallest.get(ref.layer, ref.node))
+    for layer in nested:
+        layer.model.node_offset = min(smallest.get(layer.name, 1), 1)
+        layer.model.endpoint_node_offset = None
+
+
+def _read_functional(config: Any, path: tuple[str | int, ...], flavor: str, class_name: str,
+                     names: _AutoNames) -> ModelSpec:
     if not isinstance(config, dict):
         raise GraphError("functional model config is not an object", path)
     items, items_path = _layer_list(config, path)
     layers: list[LayerSpec] = []
     by_name: dict[str, LayerSpec] = {}
     for index, item in enumerate(items):
-        layer = _layer_spec(item, items_path + (index,), flavor)
+        layer = _layer_spec(item, items_path + (index,), flavor, names)
         if layer.name in by_name:
             raise GraphError(f"two layers are named {layer.name!r}; Keras requires unique names",
                              items_path + (index,), layer.name)
@@ -296,6 +409,10 @@ def _read_functional(config: Any, path: tuple[str | int, ...], flavor: str, clas
                       _read_endpoints(config.get("input_layers"), path + ("input_layers",)),
                       _read_endpoints(config.get("output_layers"), path + ("output_layers",)), path)
     model.node_offset = 1
+    keras3_references = flavor == "keras3" or any(
+        isinstance(node, dict) for item in items if isinstance(item, dict)
+        for node in (item.get("inbound_nodes") if isinstance(item.get("inbound_nodes"), list) else []))
+    _infer_node_offsets(model, keras3_references)
     if not model.inputs:
         raise GraphError("lists no input_layers", path + ("input_layers",))
     if not model.outputs:
@@ -318,8 +435,8 @@ def _is_ref_list(value: Any) -> bool:
 def _read_endpoints(value: Any, path: tuple[str | int, ...]) -> list[TensorRef]:
     if value is None:
         return []
-    if isinstance(value, dict):
-        return [_ref_from_list(v, path + (k,)) for k, v in value.items()]
+    if isinstance(value, dict):  # Keras flattens a dict of outputs in sorted key order
+        return [_ref_from_list(value[k], path + (k,)) for k in sorted(value)]
     if _is_ref_list(value):
         return [_ref_from_list(value, path)]
     if not isinstance(value, list):
@@ -351,6 +468,18 @@ def _collect_tensors(value: Any, role: str, refs: list[TensorRef], names: list[s
     return value
 
 
+def _collect_list_refs(value: Any, role: str, refs: list[TensorRef], names: list[str], depth: int = 0) -> bool:
+    """Tensor references (``[layer, node, tensor]``) inside a list-format node's kwargs; True if any."""
+    if _is_ref_list(value):
+        refs.append(TensorRef(value[0], value[1], value[2]))
+        names.append(role)
+        return True
+    if isinstance(value, list) and depth < 8:
+        found = [_collect_list_refs(item, role, refs, names, depth + 1) for item in value]
+        return any(found)
+    return False
+
+
 def _read_node(node: Any, path: tuple[str | int, ...], layer_name: str) -> CallSpec:
     if isinstance(node, dict):  # Keras 3
         refs: list[TensorRef] = []
@@ -362,20 +491,19 @@ def _read_node(node: Any, path: tuple[str | int, ...], layer_name: str) -> CallS
         return CallSpec(tuple(refs), tuple(names), plain if isinstance(plain, dict) else {})
     if not isinstance(node, list):
         raise GraphError(f"an inbound node of layer {layer_name} is not a list", path, layer_name)
+    unwrapped = bool(node) and isinstance(node[0], str)  # tf.keras writes a TFOpLambda's lone input so
     refs = []
     names = []
     plain_kwargs: dict[str, Any] = {}
-    for index, entry in enumerate(node):
+    for index, entry in enumerate([node] if unwrapped else node):
+        entry_path = path if unwrapped else path + (index,)
         if not (isinstance(entry, list) and len(entry) >= 3):
             raise GraphError(f"an inbound tensor of layer {layer_name} is not [layer, node, tensor, kwargs]",
-                             path + (index,), layer_name)
-        refs.append(_ref_from_list(entry, path + (index,)))
+                             entry_path, layer_name)
+        refs.append(_ref_from_list(entry, entry_path))
         names.append("inputs")
         if len(entry) > 3 and isinstance(entry[3], dict):
             for key, value in entry[3].items():
-                if _is_ref_list(value):
-                    refs.append(TensorRef(value[0], value[1], value[2]))
-                    names.append(key)
-                else:
+                if not _collect_list_refs(value, key, refs, names):
                     plain_kwargs[key] = value
     return CallSpec(tuple(refs), tuple(names), plain_kwargs)

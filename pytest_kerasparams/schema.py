@@ -26,14 +26,27 @@ def _validator() -> Any:
 
 
 def _leaf_errors(error: Any) -> list[Any]:
-    """For oneOf/anyOf, the errors of the best-matching branch: what the author must fix."""
+    """For oneOf/anyOf, every error of the branch the author most likely meant: what they must fix.
+
+    A branch that wants another JSON type than the value has (an integer where a list was
+    given) is the wrong branch, so it is set aside before jsonschema's ``best_match`` picks.
+    """
     from jsonschema.exceptions import best_match
 
-    if error.context:
-        best = best_match(error.context)
-        if best is not None and best is not error:
-            return _leaf_errors(best)
-    return [error]
+    if not error.context:
+        return [error]
+    wrong_type = {e.relative_schema_path[0] for e in error.context
+                  if e.validator == "type" and not e.relative_path and e.relative_schema_path}
+    candidates = [e for e in error.context if e.relative_schema_path and e.relative_schema_path[0] not in wrong_type]
+    best = best_match(candidates or list(error.context))
+    if best is None or best is error:
+        return [error]
+    branch = best.relative_schema_path[0] if best.relative_schema_path else None
+    same_branch = [e for e in error.context if e.relative_schema_path and e.relative_schema_path[0] == branch]
+    leaves: list[Any] = []
+    for chosen in same_branch or [best]:
+        leaves.extend(_leaf_errors(chosen))
+    return leaves
 
 
 def validate(document: JsonDocument, max_errors: int = 50) -> list[Problem]:

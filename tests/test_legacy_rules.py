@@ -206,8 +206,6 @@ def test_keras1_time_distributed_dense(rules):
     assert report.find("no_bias").output_shapes[0] == ((None, steps, 2),)
 
 
-@pytest.mark.xfail(reason="graph.declared_input_shape reads Keras 1 input_dim without input_length as (None, dim); "
-                          "a recurrent layer's shape is (None, input_length, input_dim)", strict=True)
 def test_keras1_input_dim_and_input_length(rules):
     text = _keras1_sequential(_keras1_recurrent("LSTM", "lstm_1", 6, input_dim=3, input_length=7))
     report = analyze_text(text, rules=rules, validate_schema=False).report

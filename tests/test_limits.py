@@ -156,9 +156,6 @@ def test_raising_the_depth_limit_lets_deeper_files_through(tmp_path: Path) -> No
         assert check_model_file(path).problems == []
 
 
-@pytest.mark.xfail(strict=True, reason="bug for analysis.py/schema.py/graph.py owners: with max_depth raised, "
-                   "150 nested models overflow the stack in jsonschema validation and the RecursionError "
-                   "escapes check_model_file (catch RecursionError in analyze_document as a 'limit' problem)")
 def test_raised_depth_limit_still_never_raises(tmp_path: Path) -> None:
     path = write(tmp_path, json.dumps(nested_sequentials(150)))
     with using_limits(DEFAULT_LIMITS.replace(max_depth=10_000)):
@@ -222,9 +219,6 @@ def test_helpers_for_the_engine() -> None:
         "layer d's kernel of 9,223,372,036,854,775,808, over the limit max_parameters=9,223,372,036,854,775,807")
 
 
-@pytest.mark.xfail(strict=True, reason="engine.py (formats helper): variable sizes are never checked against "
-                   "limits.max_parameters, so an Embedding of 10**40 x 2**40 reports 10**52 parameters "
-                   "instead of a 'limit' problem; see the diff in the issue-9 report")
 def test_parameter_arithmetic_limit(tmp_path: Path) -> None:
     model = {"class_name": "Sequential", "config": {"name": "s", "layers": [
         {"class_name": "Embedding", "config": {"name": "e", "input_dim": 10**40, "output_dim": 2**40,
@@ -286,10 +280,6 @@ def test_analyze_text_goes_through_the_same_limits() -> None:
 
 # --------------------------------------------------------------------------- files read beside the model
 
-@pytest.mark.xfail(strict=True, reason="check.py (stored-counts helper): summary.txt is read whole with no size "
-                   "bound (a 100 MB sparse summary.txt costs 230 MB and 4 s; 1 GB would cost gigabytes); it "
-                   "should be refused by size like model.json (limits.current_limits().max_file_bytes, "
-                   "checked with stat before reading)")
 def test_summary_beside_the_model_is_bounded_too(tmp_path: Path) -> None:
     write(tmp_path, json.dumps(dense_model()))
     (tmp_path / "summary.txt").write_text("Total params: 16\n" * 200, encoding="utf-8")

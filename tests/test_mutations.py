@@ -392,7 +392,6 @@ GRAPH_UNHASHABLE = ("graph.py (formats helper): `class_name in MODEL_CLASSES` ra
                     "validate_schema=False. Fix: test isinstance(class_name, str) first")
 
 
-@pytest.mark.xfail(strict=True, reason=GRAPH_UNHASHABLE)
 @settings(FUZZ, phases=[Phase.explicit, Phase.reuse, Phase.generate])  # no shrinking while it is known to fail
 @given(base=st.sampled_from(sorted(BASES)), rnd=st.randoms(use_true_random=False), count=st.integers(1, 3))
 def test_mutations_without_schema_never_crash(model_path: Path, base: str, rnd: random.Random,
@@ -403,19 +402,12 @@ def test_mutations_without_schema_never_crash(model_path: Path, base: str, rnd: 
     assert not errors, errors
 
 
-@pytest.mark.xfail(strict=True, reason="rules/core.py: EinsumDense accepts output_shape [-4] and returns the "
-                   "shape (None, -4), which the engine reports as a fault of the built-in rule; it should "
-                   "raise RuleError('output_shape must hold positive sizes')")
 def test_einsum_dense_negative_output_shape(model_path: Path) -> None:
     model = sequential("EinsumDense", {"equation": "ab,bc->ac", "output_shape": [-4], "bias_axes": "c"}, [None, 3])
     check, errors = run_check(model_path, model)
     assert not errors and check is not None and check.problems[0].kind == "shape"
 
 
-@pytest.mark.xfail(strict=True, reason="engine.py: a wrapper around a nested model config without layers "
-                   "(TimeDistributed/Bidirectional layer = Sequential with no 'layers') lets GraphError escape "
-                   "the rule, reported as 'the rule for TimeDistributed from a built-in rule failed'; "
-                   "compute_inner should turn GraphError into RuleError. Reachable with validate_schema=False")
 def test_wrapper_around_broken_nested_model(model_path: Path) -> None:
     model = sequential("TimeDistributed", {"layer": {"class_name": "Sequential", "config": {"name": "inner"}}},
                        [None, 5, 3])
@@ -423,7 +415,6 @@ def test_wrapper_around_broken_nested_model(model_path: Path) -> None:
     assert run_without_schema(model_path) == []
 
 
-@pytest.mark.xfail(strict=True, reason=GRAPH_UNHASHABLE)
 @pytest.mark.parametrize("model", [
     {"class_name": {}, "config": {"name": "m", "layers": []}},
     {"class_name": "Sequential", "config": {"layers": [{"class_name": [], "config": {}}]}},

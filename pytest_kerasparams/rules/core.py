@@ -167,11 +167,12 @@ _EINSUM_FORMS = (
 
 
 def _partial_output_shape(value: Any) -> list[Dim]:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return [value]
-    if isinstance(value, list) and all(d is None or isinstance(d, int) and not isinstance(d, bool) for d in value):
-        return list(value)
-    raise RuleError(f"output_shape must be an integer or a list of integers or nulls, not {value!r}")
+    dims = [value] if isinstance(value, int) and not isinstance(value, bool) else value
+    if isinstance(dims, list) and all(d is None or isinstance(d, int) and not isinstance(d, bool) and d > 0
+                                      for d in dims):
+        return list(dims)
+    raise RuleError(f"output_shape must be a positive integer or a list of positive integers or nulls, "
+                    f"not {value!r}")
 
 
 def _einsum_analysis(equation: Any, bias_axes: Any, shape: Shape, partial: list[Dim], fill_shared: bool
