@@ -74,8 +74,8 @@ class ModelReport:
     @property
     def rows(self) -> list[LayerReport]:
         """The layers ``model.summary()`` lists, in its order."""
-        hidden = {l.name for l in self.spec.layers if l.is_input} if self.spec.class_name == "Sequential" else set()
-        return [r for r in self.layers if r.name not in hidden]
+        listed = {id(layer) for layer in self.spec.summary_layers}
+        return [r for r in self.layers if id(r.spec) in listed]
 
     @property
     def variables(self) -> list[Variable]:

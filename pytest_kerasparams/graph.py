@@ -69,6 +69,11 @@ class LayerSpec:
         return self.class_name == INPUT_CLASS
 
     @property
+    def is_operation(self) -> bool:
+        """A Keras 3 ``keras.ops`` call recorded in the graph, not a layer."""
+        return bool(self.module) and self.module.startswith("keras.src.ops")
+
+    @property
     def trainable(self) -> bool:
         return self.config.get("trainable", True) is not False
 
@@ -96,10 +101,11 @@ class ModelSpec:
 
     @property
     def summary_layers(self) -> list[LayerSpec]:
-        """The layers ``model.summary()`` lists: a Sequential hides its input layer."""
-        if self.class_name == "Sequential":
-            return [layer for layer in self.layers if not layer.is_input]
-        return self.layers
+        """The layers ``model.summary()`` lists: a Sequential hides its input layer, and
+        Keras 3 lists no ``keras.ops`` operations (they are not layers)."""
+        hide_inputs = self.class_name == "Sequential"
+        return [layer for layer in self.layers
+                if not (hide_inputs and layer.is_input) and not layer.is_operation]
 
     def layer(self, name: str) -> LayerSpec | None:
         for candidate in self.layers:

@@ -26,6 +26,7 @@ BUILTIN_RULE_MODULES = (
     "pytest_kerasparams.rules.reshaping",
     "pytest_kerasparams.rules.attention",
     "pytest_kerasparams.rules.preprocessing",
+    "pytest_kerasparams.rules.operations",
 )
 
 
