@@ -63,6 +63,8 @@ def test_every_fixture_is_covered():
 def test_fixture_agrees_with_keras_loading_it(name):
     loader, detected = LOADABLE[name]
     keras = keras_module(loader)
+    # Keras names unnamed models from a per-process counter; start it afresh as a new process would.
+    keras.backend.clear_session()
     text = (FIXTURES / name).read_text(encoding="utf-8")
     model = keras.models.model_from_json(json.dumps(_model_config(json.loads(text))))
     analysis = _assert_rows_agree(text, model, loader)

@@ -76,16 +76,17 @@ def run_isolated(code: str, timeout: float = 60) -> subprocess.CompletedProcess[
 
 # --------------------------------------------------------------------------- file size
 
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the peak memory from /proc")
 def test_sparse_gigabyte_is_refused_without_reading(tmp_path: Path) -> None:
     path = tmp_path / "model.json"
     with open(path, "wb") as handle:
         handle.truncate(1024**3)  # sparse: no gigabyte is ever written or read
     result = run_isolated(f"""
-import resource
 from pytest_kerasparams.check import check_model_file
 check = check_model_file({str(path)!r})
 print(check.problems[0].render())
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+# VmHWM is this process's own peak; ru_maxrss would include the parent's memory from before exec.
+print(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:")))
 """)
     assert result.returncode == 0, result.stderr
     message, peak_kb = result.stdout.strip().splitlines()
@@ -159,8 +160,11 @@ def test_raising_the_depth_limit_lets_deeper_files_through(tmp_path: Path) -> No
 def test_raised_depth_limit_still_never_raises(tmp_path: Path) -> None:
     path = write(tmp_path, json.dumps(nested_sequentials(150)))
     with using_limits(DEFAULT_LIMITS.replace(max_depth=10_000)):
-        check = check_model_file(path)
-    assert check.problems and check.problems[0].kind == "limit"
+        check = check_model_file(path)  # must return, whatever the interpreter's recursion limit
+    # Depending on the stack available, the 150 levels either compute or stop at a clear limit.
+    assert not check.problems or check.problems[0].kind == "limit", [p.render() for p in check.problems]
+    if not check.problems:
+        assert check.analysis is not None and check.analysis.report.total > 0
 
 
 # --------------------------------------------------------------------------- number of layers
