@@ -57,6 +57,16 @@ class ModelCheck:
     def ok(self) -> bool:
         return not self.problems
 
+    def stored_total(self) -> int | None:
+        """The first stored ``Total params`` figure, without optimizer parameters, as compared."""
+        for stored in self.summaries:
+            if "total" in stored.totals:
+                value = stored.totals["total"][0]
+                if "optimizer" in stored.totals:
+                    value -= stored.totals["optimizer"][0]
+                return value
+        return None
+
     def as_json(self) -> dict[str, Any]:
         report = self.analysis.report if self.analysis else None
         return {

@@ -319,17 +319,6 @@ class KerasModelItem(pytest.Item):
         return self.path, 0, f"kerasparams: {self.display_path}"
 
 
-def _stored_total(check: ModelCheck) -> int | None:
-    """The first stored ``Total params`` figure, as the comparison reads it."""
-    for stored in check.summaries:
-        if "total" in stored.totals:
-            value = stored.totals["total"][0]
-            if "optimizer" in stored.totals:
-                value -= stored.totals["optimizer"][0]
-            return value
-    return None
-
-
 def _properties(check: ModelCheck) -> list[tuple[str, int]]:
     """The figures recorded on the item: JUnit XML properties, and the report's source under xdist."""
     if check.analysis is None:
@@ -337,7 +326,7 @@ def _properties(check: ModelCheck) -> list[tuple[str, int]]:
     report = check.analysis.report
     properties = [(PROP_TOTAL, report.total), (PROP_TRAINABLE, report.trainable),
                   (PROP_NON_TRAINABLE, report.non_trainable)]
-    stored = _stored_total(check)
+    stored = check.stored_total()
     if stored is not None:
         properties.append((PROP_STORED_TOTAL, stored))
     return properties

@@ -7,16 +7,6 @@ from typing import Any, Iterable
 from .diagram import diagram_for, to_mermaid
 
 
-def _stored_total(check: Any) -> int | None:
-    for summary in check.summaries:
-        if "total" in summary.totals:
-            value = summary.totals["total"][0]
-            if "optimizer" in summary.totals:
-                value -= summary.totals["optimizer"][0]
-            return value
-    return None
-
-
 def change_text(stored: int | None, total: int) -> str:
     """``126,301 → 131,405, +4.0%``, or the plain total when nothing was stored."""
     if stored is None or stored == total:
@@ -43,7 +33,7 @@ def render_markdown(checks: Iterable[Any], diagrams: bool = True) -> str:
             lines.append(f"| `{_cell(check.path)}` | {status} | – | – | – |")
             continue
         report = check.analysis.report
-        lines.append(f"| `{_cell(check.path)}` | {status} | {change_text(_stored_total(check), report.total)} "
+        lines.append(f"| `{_cell(check.path)}` | {status} | {change_text(check.stored_total(), report.total)} "
                      f"| {report.trainable:,} | {report.non_trainable:,} |")
     for check in checks:
         if not check.problems and not diagrams:
