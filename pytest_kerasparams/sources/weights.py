@@ -285,24 +285,20 @@ def _pair_layers(stored: WeightFile, report: ModelReport) -> tuple[list[tuple[St
     by_name = {layer.name: layer for layer in report.layers}
     if stored.layout == "keras3":
         keys = keras3_keys(report.layers)
-        pairs, extra = [], []
-        for entry in stored.layers:
-            short = entry.key.rsplit("/", 1)[-1]
-            layer = by_name.get(entry.layer_name or "") or keys.get(short)
-            if layer is None:
-                if entry.variables:
-                    extra.append(entry)
-                continue
-            pairs.append((entry, layer))
-        paired = {id(layer) for _, layer in pairs}
-        return pairs, extra, [layer for layer in with_weights if id(layer) not in paired]
-    holding = [entry for entry in stored.layers if entry.variables]
-    if not any(entry.key in by_name for entry in holding) and len(holding) == len(with_weights):
-        # Keras loads a weights-only file by position when the names differ: so do we.
-        return list(zip(holding, with_weights)), [], []
+
+        def find(entry: Any) -> Any:
+            return by_name.get(entry.layer_name or "") or keys.get(entry.key.rsplit("/", 1)[-1])
+    else:
+        holding = [entry for entry in stored.layers if entry.variables]
+        if not any(entry.key in by_name for entry in holding) and len(holding) == len(with_weights):
+            # Keras loads a weights-only file by position when the names differ: so do we.
+            return list(zip(holding, with_weights)), [], []
+
+        def find(entry: Any) -> Any:
+            return by_name.get(entry.key)
     pairs, extra = [], []
     for entry in stored.layers:
-        layer = by_name.get(entry.key)
+        layer = find(entry)
         if layer is None:
             if entry.variables:
                 extra.append(entry)
