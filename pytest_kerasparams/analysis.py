@@ -44,16 +44,17 @@ def looks_like_keras(data: Any) -> bool:
 
 
 def analyze_document(document: JsonDocument, rules: RuleTable | None = None, *,
-                     validate_schema: bool = True) -> Analysis:
+                     validate_schema: bool = True, opaque_unknown: bool = False) -> Analysis:
     """Validate and compute a decoded model; raises :class:`InputError` with the first blocking problem."""
     try:
-        return _analyze(document, rules, validate_schema)
+        return _analyze(document, rules, validate_schema, opaque_unknown)
     except RecursionError:
         raise InputError(Problem("limit", document.path, "nests models or wrappers too deeply to validate "
                                  "or compute")) from None
 
 
-def _analyze(document: JsonDocument, rules: RuleTable | None, validate_schema: bool) -> Analysis:
+def _analyze(document: JsonDocument, rules: RuleTable | None, validate_schema: bool,
+             opaque_unknown: bool = False) -> Analysis:
     if validate_schema:
         from .schema import validate
 
@@ -64,7 +65,7 @@ def _analyze(document: JsonDocument, rules: RuleTable | None, validate_schema: b
         model = read_model(document.data)
     except GraphError as error:
         raise InputError(_located(document, "graph", error.message, error.json_path, error.layer)) from None
-    engine = Engine(rules or default_rule_table())
+    engine = Engine(rules or default_rule_table(), opaque_unknown)
     try:
         report = engine.compute(model)
     except GraphError as error:

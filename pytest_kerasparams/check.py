@@ -37,6 +37,9 @@ class CheckOptions:
     check_documents: bool = True
     extra_documents: tuple[str, ...] = ()
     rootdir: str | None = None
+    unknown_layers: str = "fail"
+    """A layer with no rule: ``fail`` the model, ``skip`` it, or take the layer as ``opaque``
+    (output shape from the file where Keras recorded one, weights unknown)."""
 
 
 @dataclass
@@ -109,13 +112,20 @@ def check_model_file(path: str | os.PathLike[str], options: CheckOptions | None 
         result.problems.append(Problem("invalid-json", shown, f"repeats the key {key!r} in one object; "
                                        "Keras would silently keep only the last value", line, column))
     try:
-        result.analysis = analyze_document(document, options.rules)
+        result.analysis = analyze_document(document, options.rules,
+                                           opaque_unknown=options.unknown_layers == "opaque")
     except SchemaErrors as error:
         result.problems.extend(error.problems)
         return result
     except InputError as error:
+        if error.problem.kind == "no-rule" and options.unknown_layers == "skip":
+            result.skipped = error.problem.headline()
+            return result
         result.problems.append(error.problem)
         return result
+    opaque = [row.name for row in result.analysis.report.rows if row.opaque]
+    if opaque:
+        result.notes.append("taken as opaque (output shape from the file, weights unknown): " + ", ".join(opaque))
     result.problems.extend(check_stored(result, Path(path), options))
     return result
 
@@ -338,7 +348,7 @@ def compare_summary(stored: StoredSummary, analysis: Analysis) -> list[Problem]:
     stored_total = stored.totals["total"][0] - stored.totals.get("optimizer", (0, 0))[0] \
         if "total" in stored.totals else None
     for key, (label, expected) in labels.items():
-        if key not in stored.totals:
+        if key not in stored.totals or any(r.opaque for r in report.rows):  # unknown with opaque layers
             continue
         value, line = stored.totals[key]
         if key == "total" and stored_total is not None:
@@ -365,7 +375,7 @@ def _total_explanation(rows: list[LayerReport], key: str, expected: int) -> str:
 def _compare_row(stored: StoredSummary, row: SummaryRow, layer: LayerReport, analysis: Analysis) -> list[Problem]:
     problems: list[Problem] = []
     where = f"{stored.path}:{row.line}"
-    if row.params != layer.params and not row.unbuilt:
+    if row.params != layer.params and not row.unbuilt and not layer.opaque:  # an opaque layer's count is unknown
         difference = row.params - layer.params
         lines = [
             f"  layer       {layer_heading(layer)}",

@@ -150,7 +150,7 @@ def _options(args: argparse.Namespace) -> Any:
 
     options = CheckOptions(rules=_rules(args.plugin), max_params=getattr(args, "max_params", None),
                            not_keras="error" if getattr(args, "strict", False) else "skip",
-                           rootdir=os.getcwd())
+                           rootdir=os.getcwd(), unknown_layers=getattr(args, "unknown_layers", "fail"))
     if getattr(args, "max_file_bytes", None) is not None:
         options.max_file_bytes = args.max_file_bytes
     return options
@@ -463,6 +463,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="fail any model with more than N parameters")
     check.add_argument("--pattern", action="append", metavar="GLOB",
                        help="file names to collect in folders (default: model.json)")
+    check.add_argument("--unknown-layers", choices=("fail", "skip", "opaque"), default="fail",
+                       help="a layer with no rule: fail the model (default), skip it, or take the layer as "
+                            "opaque (output shape from the file, weights unknown)")
     check.add_argument("--oracle", action="store_true",
                        help="also build each model with the installed Keras and compare layer by layer "
                             "(needs the oracle extra; imports TensorFlow)")

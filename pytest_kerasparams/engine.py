@@ -36,6 +36,8 @@ class LayerReport:
     result: LayerResult | None = None
     variables: tuple[Variable, ...] = ()
     nested: ModelReport | None = None
+    opaque: bool = False
+    """No rule knew this layer: its output shape was read from the file and its weights are unknown."""
 
     @property
     def name(self) -> str:
@@ -142,8 +144,10 @@ def keras_operation_key(class_name: str, module: str | None) -> str | None:
 class Engine:
     """Computes models with one rule table; cheap to create, reused across files."""
 
-    def __init__(self, rules: RuleTable) -> None:
+    def __init__(self, rules: RuleTable, opaque_unknown: bool = False) -> None:
         self.rules = rules
+        self.opaque_unknown = opaque_unknown
+        """Take a layer with no rule as opaque: its output shape from the file, its weights unknown."""
 
     def compute(self, model: ModelSpec, input_shapes: tuple[Shape, ...] | None = None,
                 frozen: bool = False) -> ModelReport:
@@ -330,6 +334,26 @@ class _ModelRun:
             self._evaluate(current, call_index)
         return self.outputs[(layer.name, index)]
 
+    def _recorded(self) -> dict[tuple[str, int, int], Shape]:
+        """Shapes Keras 3 wrote beside every tensor reference in the file."""
+        if not hasattr(self, "_recorded_shapes"):
+            self._recorded_shapes = {(ref.layer, ref.node, ref.tensor): ref.recorded
+                                     for other in self.model.layers for call in other.calls
+                                     for ref in call.inputs if ref.recorded is not None}
+        return self._recorded_shapes
+
+    def _opaque(self, layer: LayerSpec, index: int, error: EngineError) -> LayerResult:
+        """A layer no rule knows, taken on trust: the output shapes its consumers recorded."""
+        recorded = self._recorded()
+        outputs = []
+        while (layer.name, index, len(outputs)) in recorded and len(outputs) < 64:
+            outputs.append(recorded[(layer.name, index, len(outputs))])
+        if not outputs:
+            raise EngineError("no-rule", error.message + "; as an opaque layer it needs its output shape from "
+                              "the file, which only Keras 3 files record (beside the next layer's input)",
+                              layer, explanation=error.explanation) from None
+        return LayerResult(tuple(outputs))
+
     def _evaluate(self, layer: LayerSpec, index: int) -> None:
         call = layer.calls[index]
         shapes = tuple(self._tensor(ref, layer.json_path[len(self.model.json_path):], consumer=layer)
@@ -346,8 +370,14 @@ class _ModelRun:
                 report.variables = tuple(nested.variables)
             outputs = nested.output_shapes
         else:
-            result, plugin = self.engine.run_rule(layer, layer.class_name, layer.config, shapes,
-                                                  self.model.flavor, call.kwargs, call.input_names)
+            try:
+                result, plugin = self.engine.run_rule(layer, layer.class_name, layer.config, shapes,
+                                                      self.model.flavor, call.kwargs, call.input_names)
+            except EngineError as error:
+                if error.kind != "no-rule" or error.layer is not layer or not self.engine.opaque_unknown:
+                    raise
+                result, plugin = self._opaque(layer, index, error), "opaque"
+                report.opaque = True
             if index == 0:
                 report.result = result
                 report.plugin = plugin

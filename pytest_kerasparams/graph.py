@@ -40,6 +40,8 @@ class TensorRef:
     layer: str
     node: int
     tensor: int
+    recorded: Shape | None = field(default=None, compare=False, hash=False)
+    """The shape Keras 3 wrote beside the reference (``__keras_tensor__``), when it did."""
 
 
 @dataclass
@@ -454,7 +456,12 @@ def _keras_tensor_ref(value: Any) -> TensorRef | None:
     if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
         history = value.get("config", {}).get("keras_history") if isinstance(value.get("config"), dict) else None
         if _is_ref_list(history):
-            return TensorRef(history[0], history[1], history[2])
+            shape = value["config"].get("shape")
+            recorded = None
+            if isinstance(shape, list) and all(d is None or isinstance(d, int) and not isinstance(d, bool)
+                                               and d >= 0 for d in shape):
+                recorded = tuple(shape)
+            return TensorRef(history[0], history[1], history[2], recorded)
     return None
 
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 DEFAULT_PATTERNS = ("model.json",)
 ITEM_NAME = "kerasparams"
 NOT_KERAS_CHOICES = ("skip", "error")
+UNKNOWN_LAYER_CHOICES = ("fail", "skip", "opaque")
 
 PROP_TOTAL = "kerasparams_total"
 PROP_TRAINABLE = "kerasparams_trainable"
@@ -43,6 +44,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     dest="kerasparams_not_keras",
                     help="a matching JSON file that is plainly not a Keras model: skip it with a reason, "
                          "or fail it (ini: kerasparams_not_keras, default: skip)")
+    group.addoption("--kerasparams-unknown-layers", choices=UNKNOWN_LAYER_CHOICES, default=None,
+                    dest="kerasparams_unknown_layers",
+                    help="a layer with no rule: fail the model, skip it, or take the layer as opaque "
+                         "(output shape from the file, weights unknown) (ini: kerasparams_unknown_layers, "
+                         "default: fail)")
     group.addoption("--kerasparams-max-params", type=int, default=None, metavar="N",
                     dest="kerasparams_max_params",
                     help="fail any model with more than N parameters (ini: kerasparams_max_params)")
@@ -68,6 +74,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   help="file name patterns collected as Keras model configs (default: model.json)")
     parser.addini("kerasparams_not_keras", default="skip",
                   help="a matching JSON file that is not a Keras model: skip (default) or error")
+    parser.addini("kerasparams_unknown_layers", default="fail",
+                  help="a layer with no rule: fail (default), skip or opaque")
     parser.addini("kerasparams_max_params", default="",
                   help="fail any model with more parameters than this")
     parser.addini("kerasparams_max_file_bytes", default="",
@@ -86,6 +94,10 @@ class Settings:
         self.not_keras: str = str(_choose(config, "kerasparams_not_keras")).strip()
         if self.not_keras not in NOT_KERAS_CHOICES:
             raise pytest.UsageError(f"kerasparams_not_keras must be 'skip' or 'error', not {self.not_keras!r}")
+        self.unknown_layers: str = str(_choose(config, "kerasparams_unknown_layers")).strip()
+        if self.unknown_layers not in UNKNOWN_LAYER_CHOICES:
+            raise pytest.UsageError(f"kerasparams_unknown_layers must be one of {', '.join(UNKNOWN_LAYER_CHOICES)}, "
+                                    f"not {self.unknown_layers!r}")
         self.max_params = _integer(config, "kerasparams_max_params")
         self.max_file_bytes = _integer(config, "kerasparams_max_file_bytes")
         self.plugins: tuple[str, ...] = tuple(_choose(config, "kerasparams_plugins") or ())
@@ -278,7 +290,7 @@ class KerasModelItem(pytest.Item):
 
         settings = _settings(self.config)
         options = CheckOptions(rules=self._rules(), not_keras=settings.not_keras, max_params=settings.max_params,
-                               rootdir=str(self.config.rootpath))
+                               rootdir=str(self.config.rootpath), unknown_layers=settings.unknown_layers)
         if settings.max_file_bytes is not None:
             options.max_file_bytes = settings.max_file_bytes
         return options
