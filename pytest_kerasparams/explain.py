@@ -59,7 +59,8 @@ def gate_table(variables: Iterable[Variable], indent: str = "    ") -> list[str]
         blocks = group[0].blocks
         if any(v.blocks != blocks for v in group):
             continue
-        header = ["gate" if prefix == "" else f"{prefix} gate"] + [_split_prefix(v)[1] for v in group] + ["params"]
+        title = "gate" if prefix == "" or len(groups) == 1 else f"{prefix} gate"
+        header = [title] + [_split_prefix(v)[1] for v in group] + ["params"]
         rows = []
         for block in blocks:
             cells = [block]
