@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -179,17 +180,12 @@ def model_documents(path: Path, options: CheckOptions) -> list[str]:
     return found
 
 
-_DOCUMENT_CACHE: dict[tuple[str, str], list[str]] = {}
-
-
-def _cached_documents(folder: str, root: str) -> list[str]:
+@lru_cache(maxsize=1024)
+def _cached_documents(folder: str, root: str) -> tuple[str, ...]:
     """Folder listings are shared by every model in a folder; list each folder once per process."""
     from .sources.documents import find_documents
 
-    key = (folder, root)
-    if key not in _DOCUMENT_CACHE:
-        _DOCUMENT_CACHE[key] = find_documents(os.path.join(folder, "model.json"), root)
-    return _DOCUMENT_CACHE[key]
+    return tuple(find_documents(os.path.join(folder, "model.json"), root))
 
 
 def _join(folder: str, name: str) -> str:

@@ -27,6 +27,16 @@ def fmt_shapes(shapes: Iterable[Shape]) -> str:
     return "[" + ", ".join(fmt_shape(s) for s in shapes) + "]"
 
 
+def percent_change(difference: int, base: int) -> str:
+    """``, +1.2%``; a change too small to show at one decimal reads ``, -<0.1%`` rather than ``-0.0%``."""
+    if not base:
+        return ""
+    share = difference / base
+    if abs(share) < 0.0005:
+        return f", {'+' if difference > 0 else '-'}<0.1%"
+    return f", {share:+.1%}"
+
+
 def _dims(dims: Iterable[int]) -> str:
     dims = list(dims)
     return " × ".join(f"{d:,}" for d in dims) if dims else "1"

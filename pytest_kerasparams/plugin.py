@@ -362,18 +362,10 @@ class ReportRow:
             return "no stored figures"
         if self.stored == self.total:
             return "same as stored"
+        from .explain import percent_change
+
         difference = self.total - self.stored
-        return f"stored {self.stored:,}, {difference:+,}{_percent(difference, self.stored)}"
-
-
-def _percent(difference: int, base: int) -> str:
-    """``, +1.2%``; a change too small to show at one decimal reads ``, -<0.1%`` rather than ``-0.0%``."""
-    if not base:
-        return ""
-    share = difference / base
-    if abs(share) < 0.0005:
-        return f", {'+' if difference > 0 else '-'}<0.1%"
-    return f", {share:+.1%}"
+        return f"stored {self.stored:,}, {difference:+,}{percent_change(difference, self.stored)}"
 
 
 class ReportSection:

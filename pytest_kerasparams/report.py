@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from .diagram import diagram_for, to_mermaid
+from .explain import percent_change
 
 
 def change_text(stored: int | None, total: int) -> str:
     """``126,301 → 131,405, +4.0%``, or the plain total when nothing was stored."""
     if stored is None or stored == total:
         return f"{total:,}"
-    difference = total - stored
-    percent = f", {difference / stored:+.1%}" if stored else ""
-    return f"{stored:,} → {total:,}{percent}"
+    return f"{stored:,} → {total:,}{percent_change(total - stored, stored)}"
 
 
 def _cell(text: str) -> str:

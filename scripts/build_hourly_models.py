@@ -31,20 +31,21 @@ def model_1() -> keras.Model:
                              layers.Dense(48, name="dense")], name="sequential")
 
 
-def model_2() -> keras.Model:
+def encoder_decoder(steps: int, features: int, units: int, hidden: int) -> keras.Model:
+    """LSTM encoder, RepeatVector to 48 hours, LSTM decoder, two TimeDistributed Dense layers."""
     return keras.Sequential([
-        keras.Input((48, 1)), layers.LSTM(100, activation="relu", name="lstm"),
+        keras.Input((steps, features)), layers.LSTM(units, activation="relu", name="lstm"),
         layers.RepeatVector(48, name="repeat_vector"),
-        layers.LSTM(100, activation="relu", return_sequences=True, name="lstm_1"),
-        td(50, "time_distributed", "dense"), td(1, "time_distributed_1", "dense_1")], name="sequential")
+        layers.LSTM(units, activation="relu", return_sequences=True, name="lstm_1"),
+        td(hidden, "time_distributed", "dense"), td(1, "time_distributed_1", "dense_1")], name="sequential")
+
+
+def model_2() -> keras.Model:
+    return encoder_decoder(48, 1, 100, 50)
 
 
 def model_4() -> keras.Model:
-    return keras.Sequential([
-        keras.Input((72, 8)), layers.LSTM(200, activation="relu", name="lstm"),
-        layers.RepeatVector(48, name="repeat_vector"),
-        layers.LSTM(200, activation="relu", return_sequences=True, name="lstm_1"),
-        td(100, "time_distributed", "dense"), td(1, "time_distributed_1", "dense_1")], name="sequential")
+    return encoder_decoder(72, 8, 200, 100)
 
 
 def model_5() -> keras.Model:

@@ -100,3 +100,43 @@ def assert_agrees_with_keras(build: Callable[[ModuleType], Any], flavor: str, ru
         assert got == want, f"layer {want['name']} ({want['class_name']}): engine {got} != keras {want}"
     assert analysis.report.total == model.count_params()
     return analysis
+
+
+def short_name(name: str) -> str:
+    """A weight's own name: ``dense/kernel:0`` -> ``kernel``."""
+    return name.split(":")[0].rsplit("/", 1)[-1]
+
+
+def keras_variables(layer: Any) -> list[tuple[str, tuple[int, ...], bool]]:
+    """``(name, shape, trainable)`` of each weight in ``layer.weights`` order.
+
+    Trainable means listed in ``trainable_weights``: tf-keras leaves ``variable.trainable``
+    True on a frozen layer.
+    """
+    trainable = {id(w) for w in layer.trainable_weights}
+    return [(short_name(w.name), tuple(int(d) for d in w.shape), id(w) in trainable) for w in layer.weights]
+
+
+def assert_variables_agree(build: Callable[[ModuleType], Any], flavor: str, *names: str) -> Any:
+    """The shape/count comparison, plus variable names, shapes and order for the named layers."""
+    keras = keras_module(flavor)
+    model = build(keras)
+    analysis = assert_agrees_with_keras(lambda _: model, flavor)
+    for name in names:
+        report = analysis.report.find(name)
+        assert report is not None, name
+        ours = [(short_name(v.name), v.shape, v.trainable) for v in report.variables]
+        assert ours == keras_variables(model.get_layer(name)), name
+        assert report.result is not None
+        assert sum(f.value for f in report.result.formulas) == report.params, name
+    return analysis
+
+
+def engine_error(json_text: str) -> str:
+    """The message of the problem the engine reports for a config it must refuse."""
+    from pytest_kerasparams.analysis import analyze_text
+    from pytest_kerasparams.problems import InputError
+
+    with pytest.raises(InputError) as caught:
+        analyze_text(json_text, "model.json")
+    return str(caught.value.problem.message)

@@ -19,6 +19,7 @@ import difflib
 import os
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from fractions import Fraction
 from itertools import combinations
 from math import prod
@@ -196,14 +197,27 @@ def _source_locator(document: Any, index: int, raw_source: Any, count: int,
 
 
 def read_document(path: str | os.PathLike[str]) -> tuple[list[Line], list[Problem]]:
-    """The document's lines, or the problems that stop it being read."""
+    """The document's lines, or the problems that stop it being read.
+
+    A document above several models is parsed once per process (per version of the file),
+    not once for each model and again for its pasted summaries.
+    """
     shown = os.fspath(path)
     try:
-        size = os.path.getsize(path)
-        if size > MAX_DOCUMENT_BYTES:
-            return [], [Problem("limit", shown, f"is {size:,} bytes, over the limit of {MAX_DOCUMENT_BYTES:,} "
-                                "bytes for documents; its formulas were not checked")]
-        with open(path, "rb") as handle:
+        stat = os.stat(path)
+    except OSError as error:
+        return [], [Problem("formula", shown, f"cannot be read: {error.strerror or error}")]
+    if stat.st_size > MAX_DOCUMENT_BYTES:
+        return [], [Problem("limit", shown, f"is {stat.st_size:,} bytes, over the limit of {MAX_DOCUMENT_BYTES:,} "
+                            "bytes for documents; its formulas were not checked")]
+    return _parse_document(shown, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=256)
+def _parse_document(shown: str, mtime_ns: int, size: int) -> tuple[list[Line], list[Problem]]:
+    """Read and split one version of a document (the cache key is its path, mtime and size)."""
+    try:
+        with open(shown, "rb") as handle:
             raw = handle.read(MAX_DOCUMENT_BYTES + 1)
     except OSError as error:
         return [], [Problem("formula", shown, f"cannot be read: {error.strerror or error}")]

@@ -5,17 +5,10 @@ from __future__ import annotations
 import pytest
 
 from pytest_kerasparams.api import LayerCall
-from tests.differential.test_core_norm_merge import (assert_variables_agree, engine_error, keras_variables,
-                                                     use_rule_modules)
-from tests.keras_oracle import FLAVORS, engine_rows, keras_module, keras_rows
+from tests.keras_oracle import (FLAVORS, assert_variables_agree, engine_error, engine_rows, keras_module,
+                                keras_rows, keras_variables)
 
-RULE_MODULES = ("pytest_kerasparams.rules.attention",)
 CALL_KWARGS_REACH_RULES = "kwargs" in getattr(LayerCall, "__dataclass_fields__", {})
-
-
-@pytest.fixture(autouse=True)
-def _rules(monkeypatch: pytest.MonkeyPatch) -> None:
-    use_rule_modules(monkeypatch, RULE_MODULES)
 
 
 def _mha_self_and_cross(keras):

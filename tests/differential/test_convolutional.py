@@ -13,14 +13,7 @@ import pytest
 
 from pytest_kerasparams.analysis import analyze_text
 from pytest_kerasparams.problems import InputError
-from tests.keras_oracle import FLAVORS, assert_agrees_with_keras, keras_module
-
-
-def _weights_of(layer) -> list[tuple[str, tuple[int, ...], bool]]:
-    """``(name, shape, trainable)`` of each weight; trainable means listed in ``trainable_weights``."""
-    trainable = {id(w) for w in layer.trainable_weights}
-    return [(w.name.split("/")[-1].split(":")[0], tuple(int(d) for d in w.shape), id(w) in trainable)
-            for w in layer.weights]
+from tests.keras_oracle import FLAVORS, assert_agrees_with_keras, keras_module, keras_variables
 
 
 def assert_weights_agree(build, flavor: str):
@@ -32,7 +25,7 @@ def assert_weights_agree(build, flavor: str):
         report = analysis.report.find(layer.name)
         assert report is not None, layer.name
         ours = [(v.name, v.shape, v.trainable) for v in report.variables]
-        assert ours == _weights_of(layer), f"{layer.name}: {ours} != {_weights_of(layer)}"
+        assert ours == keras_variables(layer), f"{layer.name}: {ours} != {keras_variables(layer)}"
         if report.result is not None and report.variables:
             assert sum(f.value for f in report.result.formulas) == report.params, layer.name
     return analysis

@@ -8,56 +8,12 @@ the per-variable checks compare names, shapes and trainability with
 from __future__ import annotations
 
 import json
-from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
-from pytest_kerasparams import analysis as analysis_module
-from pytest_kerasparams import registry
-from pytest_kerasparams.problems import InputError
-from tests.keras_oracle import FLAVORS, assert_agrees_with_keras, keras_module
-
-RULE_MODULES: tuple[str, ...] = ()
-
-
-def use_rule_modules(monkeypatch: pytest.MonkeyPatch, modules: tuple[str, ...]) -> None:
-    """Until a rules module is registered as built-in, load it explicitly for these tests."""
-    missing = tuple(m for m in modules if m not in registry.BUILTIN_RULE_MODULES)
-    if missing:
-        table = registry.default_rule_table(missing)
-        monkeypatch.setattr(analysis_module, "default_rule_table", lambda: table)
-
-
-def _short(name: str) -> str:
-    return name.split(":")[0].rsplit("/", 1)[-1]
-
-
-def keras_variables(layer: Any) -> list[tuple[str, tuple[int, ...], bool]]:
-    trainable = {id(w) for w in layer.trainable_weights}
-    return [(_short(w.name), tuple(int(d) for d in w.shape), id(w) in trainable) for w in layer.weights]
-
-
-def assert_variables_agree(build: Callable[[ModuleType], Any], flavor: str, *names: str) -> Any:
-    """The shape/count comparison, plus variable names, shapes and order for the named layers."""
-    keras = keras_module(flavor)
-    model = build(keras)
-    analysis = assert_agrees_with_keras(lambda _: model, flavor)
-    for name in names:
-        report = analysis.report.find(name)
-        assert report is not None, name
-        ours = [(_short(v.name), v.shape, v.trainable) for v in report.variables]
-        assert ours == keras_variables(model.get_layer(name)), name
-        assert report.result is not None
-        assert sum(f.value for f in report.result.formulas) == report.params, name
-    return analysis
-
-
-def engine_error(json_text: str) -> str:
-    with pytest.raises(InputError) as caught:
-        analysis_module.analyze_text(json_text, "model.json")
-    return str(caught.value.problem.message) if hasattr(caught.value, "problem") else str(caught.value)
-
+from tests.keras_oracle import (FLAVORS, assert_agrees_with_keras, assert_variables_agree, engine_error,
+                                keras_module)
 
 def layer_config(model_json: str, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     data = json.loads(model_json)
@@ -65,11 +21,6 @@ def layer_config(model_json: str, name: str) -> tuple[dict[str, Any], dict[str, 
         if layer.get("name", layer["config"].get("name")) == name:
             return data, layer
     raise KeyError(name)
-
-
-@pytest.fixture(autouse=True)
-def _rules(monkeypatch: pytest.MonkeyPatch) -> None:
-    use_rule_modules(monkeypatch, RULE_MODULES)
 
 
 # --- core ------------------------------------------------------------------------------------------

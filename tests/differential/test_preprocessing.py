@@ -12,15 +12,11 @@ import warnings
 
 import pytest
 
-from tests.differential.test_core_norm_merge import assert_variables_agree, engine_error, use_rule_modules
-from tests.keras_oracle import FLAVORS, assert_agrees_with_keras, keras_module
-
-RULE_MODULES = ("pytest_kerasparams.rules.preprocessing",)
+from tests.keras_oracle import FLAVORS, assert_agrees_with_keras, assert_variables_agree, engine_error, keras_module
 
 
 @pytest.fixture(autouse=True)
-def _rules(monkeypatch: pytest.MonkeyPatch) -> None:
-    use_rule_modules(monkeypatch, RULE_MODULES)
+def _quiet_keras() -> None:
     warnings.filterwarnings("ignore", category=UserWarning)
 
 
